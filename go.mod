@@ -1,0 +1,3 @@
+module github.com/pasvport/ftp
+
+go 1.26
