@@ -1,0 +1,254 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CurrentDir returns the working directory (PWD), with the doubled quotes
+// of RFC 959 Appendix II undone.
+func (c *Conn) CurrentDir(ctx context.Context) (string, error) {
+	r, err := c.do(ctx, 2, "PWD", "")
+	if err != nil {
+		return "", err
+	}
+	dir, ok := quotedPath(r.Message())
+	if !ok {
+		return "", fmt.Errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
+	}
+	return dir, nil
+}
+
+// quotedPath extracts the path of a 257 reply: the text between the first
+// quote and the next quote that is not doubled, with "" read as ".
+func quotedPath(msg string) (string, bool) {
+	start := strings.IndexByte(msg, '"')
+	if start < 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for i := start + 1; i < len(msg); i++ {
+		if msg[i] != '"' {
+			b.WriteByte(msg[i])
+			continue
+		}
+		if i+1 < len(msg) && msg[i+1] == '"' {
+			b.WriteByte('"')
+			i++
+			continue
+		}
+		return b.String(), true
+	}
+	return "", false
+}
+
+// ChangeDir changes the working directory (CWD).
+func (c *Conn) ChangeDir(ctx context.Context, path string) error {
+	_, err := c.do(ctx, 2, "CWD", path)
+	return err
+}
+
+// ChangeDirToParent changes to the parent of the working directory (CDUP).
+func (c *Conn) ChangeDirToParent(ctx context.Context) error {
+	_, err := c.do(ctx, 2, "CDUP", "")
+	return err
+}
+
+// MakeDir creates a directory (MKD). errors.Is(err, fs.ErrExist) holds
+// when the server says it exists.
+func (c *Conn) MakeDir(ctx context.Context, path string) error {
+	_, err := c.do(ctx, 2, "MKD", path)
+	return err
+}
+
+// MakeDirAll creates a directory and the parents it lacks, like
+// os.MkdirAll: a directory that exists already is no error, whatever the
+// server answers to MKD for it.
+func (c *Conn) MakeDirAll(ctx context.Context, dir string) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return c.makeDirAll(ctx, dir, 0)
+}
+
+func (c *Conn) makeDirAll(ctx context.Context, dir string, depth int) error {
+	_, err := c.expect(ctx, 2, "MKD", dir)
+	var ferr *Error
+	if err == nil || !errors.As(err, &ferr) {
+		return err
+	}
+	if ok, serr := c.isDir(ctx, dir); serr != nil || ok {
+		return serr
+	}
+	parent := path.Dir(strings.TrimRight(dir, "/"))
+	if parent == dir || parent == "." || parent == "/" || depth > 1000 {
+		return err
+	}
+	if perr := c.makeDirAll(ctx, parent, depth+1); perr != nil {
+		return perr
+	}
+	if _, err = c.expect(ctx, 2, "MKD", dir); err != nil {
+		if ok, _ := c.isDir(ctx, dir); ok {
+			return nil
+		}
+	}
+	return err
+}
+
+// isDir reports whether dir is a directory the session can enter: CWD
+// into it, then back. The caller holds the lock.
+func (c *Conn) isDir(ctx context.Context, dir string) (bool, error) {
+	r, err := c.expect(ctx, 2, "PWD", "")
+	if err != nil {
+		return false, err
+	}
+	cwd, ok := quotedPath(r.Message())
+	if !ok {
+		return false, fmt.Errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
+	}
+	if _, err := c.expect(ctx, 2, "CWD", dir); err != nil {
+		var ferr *Error
+		if errors.As(err, &ferr) {
+			return false, nil
+		}
+		return false, err
+	}
+	_, err = c.expect(ctx, 2, "CWD", cwd)
+	return err == nil, err
+}
+
+// RemoveDir removes an empty directory (RMD).
+func (c *Conn) RemoveDir(ctx context.Context, path string) error {
+	_, err := c.do(ctx, 2, "RMD", path)
+	return err
+}
+
+// Delete removes a file (DELE).
+func (c *Conn) Delete(ctx context.Context, path string) error {
+	_, err := c.do(ctx, 2, "DELE", path)
+	return err
+}
+
+// RemoveAll removes a file, or a directory and everything in it, like
+// os.RemoveAll: a path that does not exist is no error. Symbolic links are
+// removed, not followed.
+func (c *Conn) RemoveAll(ctx context.Context, p string) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = c.removeAll(ctx, p, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (c *Conn) removeAll(ctx context.Context, p string, depth int) error {
+	_, derr := c.expect(ctx, 2, "DELE", p)
+	var ferr *Error
+	if derr == nil || !errors.As(derr, &ferr) {
+		return derr
+	}
+	if depth > 1000 {
+		return fmt.Errorf("ftp: RemoveAll %s: deeper than 1000 levels", p)
+	}
+	names, err := c.nameList(ctx, p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return derr
+		}
+		return err
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "." || base == ".." || base == path.Base(p) && len(names) == 1 && name != base {
+			continue
+		}
+		if err := c.removeAll(ctx, path.Join(p, base), depth+1); err != nil {
+			return err
+		}
+	}
+	if _, err := c.expect(ctx, 2, "RMD", p); err != nil {
+		return errors.Join(derr, err)
+	}
+	return nil
+}
+
+// Rename renames a file or directory (RNFR, then RNTO).
+func (c *Conn) Rename(ctx context.Context, from, to string) error {
+	if _, err := commandLine("RNTO", to); err != nil {
+		return err // refuse before RNFR is sent
+	}
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
+		return err
+	}
+	_, err = c.expect(ctx, 2, "RNTO", to)
+	return err
+}
+
+// FileSize returns the size of a file in bytes (SIZE, RFC 3659).
+func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
+	r, err := c.do(ctx, 2, "SIZE", path)
+	if err != nil {
+		return 0, err
+	}
+	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
+	if err != nil || size < 0 {
+		return 0, fmt.Errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
+	}
+	return size, nil
+}
+
+// ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
+func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
+	r, err := c.do(ctx, 2, "MDTM", path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := parseMDTM(strings.TrimSpace(r.Message()))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
+	}
+	return t, nil
+}
+
+// parseMDTM parses an RFC 3659 time-val: YYYYMMDDHHMMSS[.fraction], UTC.
+func parseMDTM(s string) (time.Time, error) {
+	if len(s) < 14 {
+		return time.Time{}, errors.New("short time-val")
+	}
+	layout := "20060102150405"
+	if len(s) > 15 && s[14] == '.' {
+		layout += "." + strings.Repeat("9", len(s)-15)
+	}
+	return time.ParseInLocation(layout, s, time.UTC)
+}
+
+// SetModTime sets the modification time of a file (MFMT), to the second.
+// Servers without MFMT answer with an error; vsftpd's two-argument MDTM
+// is used only with WithOverloadedMDTM, because on other servers that
+// form means something else.
+func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
+	stamp := t.UTC().Format("20060102150405")
+	if c.cfg.overloadedMDTM {
+		_, err := c.do(ctx, 2, "MDTM", stamp+" "+path)
+		return err
+	}
+	_, err := c.do(ctx, 2, "MFMT", stamp+" "+path)
+	return err
+}

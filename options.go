@@ -1,0 +1,117 @@
+package ftp
+
+import (
+	"context"
+	"io"
+	"net"
+	"time"
+)
+
+// DefaultTimeout bounds each wait when no WithTimeout is given: the dial,
+// each reply, and each stall of a data connection. It never bounds a whole
+// transfer, only silence.
+const DefaultTimeout = 30 * time.Second
+
+// Option configures a Conn at Dial time.
+type Option func(*config)
+
+// config is what the options set.
+type config struct {
+	timeout        time.Duration
+	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
+	customDial     bool
+	active         bool
+	activeLo       int
+	activeHi       int
+	activeIP       net.IP
+	noEPSV         bool
+	noMLSD         bool
+	trustPASV      bool
+	overloadedMDTM bool
+	debug          io.Writer
+	location       *time.Location
+}
+
+func newConfig(opts []Option) config {
+	cfg := config{timeout: DefaultTimeout, location: time.UTC}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.dial == nil {
+		d := &net.Dialer{KeepAlive: 15 * time.Second}
+		cfg.dial = d.DialContext
+	}
+	return cfg
+}
+
+// WithTimeout bounds the dial, each reply wait and each stall of a data
+// connection (not a whole transfer). Zero or less keeps DefaultTimeout:
+// this library never waits without a bound.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithDialFunc dials the control and every data connection through f, for
+// proxies, custom source addresses or instrumentation.
+func WithDialFunc(f func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *config) { c.dial, c.customDial = f, f != nil }
+}
+
+// WithPassive selects passive data connections, the default: EPSV first,
+// then PASV. The client connects to the server for each transfer.
+func WithPassive() Option { return func(c *config) { c.active = false } }
+
+// WithActive selects active data connections: the client listens and sends
+// PORT (IPv4) or EPRT (IPv6), and the server connects back. Use it when the
+// server's passive ports are unreachable (firewall) and yours are not.
+func WithActive() Option { return func(c *config) { c.active = true } }
+
+// WithActivePorts restricts the active-mode listener to ports lo..hi, for
+// firewalls that open only a range. It implies nothing else: pair it with
+// WithActive.
+func WithActivePorts(lo, hi int) Option {
+	return func(c *config) { c.activeLo, c.activeHi = lo, hi }
+}
+
+// WithActiveIP announces ip in PORT/EPRT instead of the control
+// connection's local address: for a client behind NAT whose public address
+// the server must connect to.
+func WithActiveIP(ip net.IP) Option { return func(c *config) { c.activeIP = ip } }
+
+// WithoutEPSV makes passive mode use PASV only, for servers that advertise
+// EPSV but break on it. IPv4 only: on IPv6, EPSV is the only passive command.
+func WithoutEPSV() Option { return func(c *config) { c.noEPSV = true } }
+
+// WithoutMLSD makes List use LIST even where the server offers MLSD, for
+// servers whose MLSD is broken.
+func WithoutMLSD() Option { return func(c *config) { c.noMLSD = true } }
+
+// WithTrustedPASVAddress makes passive mode connect to the address in the
+// server's 227 reply. By default the client ignores it and connects to the
+// control connection's peer (as curl and Python's ftplib do): servers
+// behind NAT advertise private addresses, and a hostile server could point
+// the client at a third host.
+func WithTrustedPASVAddress() Option { return func(c *config) { c.trustPASV = true } }
+
+// WithDebug writes a trace of the control connection to w: each command
+// (passwords masked) and each reply line.
+func WithDebug(w io.Writer) Option { return func(c *config) { c.debug = w } }
+
+// WithLocation sets the time zone of LIST times that carry none
+// (default UTC). MLSD and MDTM times are always UTC.
+func WithLocation(loc *time.Location) Option {
+	return func(c *config) {
+		if loc != nil {
+			c.location = loc
+		}
+	}
+}
+
+// WithOverloadedMDTM makes SetModTime send "MDTM time path" instead of
+// MFMT: vsftpd's way (its mdtm_write option), which other servers read as
+// a query for a file whose name starts with the time.
+func WithOverloadedMDTM() Option { return func(c *config) { c.overloadedMDTM = true } }

@@ -1,0 +1,214 @@
+package ftp
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+)
+
+// Limits on what a server may send on the control connection. A reply that
+// exceeds them is an error, so a hostile or broken server cannot make the
+// client use unbounded memory.
+const (
+	maxReplyLine  = 64 << 10 // bytes in one reply line
+	maxReplyBytes = 1 << 20  // bytes in one whole (multi-line) reply
+)
+
+// ErrMalformedReply is wrapped by errors for control-connection input that
+// is not an RFC 959 reply: a line without a three-digit code, a code out of
+// range, or a reply over the size limits.
+var ErrMalformedReply = errors.New("ftp: malformed reply")
+
+// Reply is one reply of the server: its code and every line as received
+// (without line endings), so a multi-line reply is whole.
+type Reply struct {
+	Code  int
+	Lines []string
+}
+
+// Message returns the text of the reply without the codes: the text after
+// "xyz " or "xyz-" on the first and last lines, inner lines as they are,
+// joined by newlines.
+func (r *Reply) Message() string {
+	if len(r.Lines) == 0 {
+		return ""
+	}
+	parts := make([]string, len(r.Lines))
+	copy(parts, r.Lines)
+	parts[0] = stripCode(parts[0])
+	if last := len(parts) - 1; last > 0 {
+		parts[last] = stripCode(parts[last])
+	}
+	return strings.Join(parts, "\n")
+}
+
+// stripCode drops the "xyz " or "xyz-" prefix of a first or last line.
+func stripCode(line string) string {
+	if len(line) <= 4 {
+		return ""
+	}
+	return line[4:]
+}
+
+// class is the first digit of the code: the only part of a reply that
+// decisions may rest on (RFC 959 §4.2, RFC 1123 §4.1.2.11).
+func (r *Reply) class() int { return r.Code / 100 }
+
+// Error is a negative (4xx, 5xx) or unexpected reply to a command.
+// errors.As finds it in any error the package returns. errors.Is(err,
+// fs.ErrNotExist) holds for "no such file" answers to commands that name a
+// file, fs.ErrPermission for "permission denied" and fs.ErrExist for an
+// attempt to create a directory that exists.
+type Error struct {
+	Cmd  string // the command sent, password masked
+	Code int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("ftp: %s: %d %s", e.Cmd, e.Code, e.Msg)
+}
+
+// Temporary reports whether the server called the failure transient (4xx):
+// trying again later may succeed.
+func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+
+// Is maps the server's answer onto the io/fs errors, so callers can write
+// errors.Is(err, fs.ErrNotExist) whatever the server's wording.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case fs.ErrNotExist:
+		return e.notExist()
+	case fs.ErrPermission:
+		return e.Code == 550 && mentions(e.Msg, "permission", "denied", "not allowed")
+	case fs.ErrExist:
+		return verb(e.Cmd) == "MKD" && (e.Code == 521 || e.Code == 550 && mentions(e.Msg, "exist"))
+	}
+	return false
+}
+
+// fileVerbs are the commands whose 550 answer means the named file or
+// directory is missing (unless the text says otherwise).
+var fileVerbs = map[string]bool{
+	"RETR": true, "SIZE": true, "MDTM": true, "MFMT": true, "DELE": true,
+	"CWD": true, "RMD": true, "RNFR": true, "MLST": true, "MLSD": true,
+	"LIST": true, "NLST": true, "STAT": true,
+}
+
+func (e *Error) notExist() bool {
+	if e.Code != 550 && e.Code != 450 || !fileVerbs[verb(e.Cmd)] {
+		return false
+	}
+	if mentions(e.Msg, "permission", "denied", "not allowed") {
+		return false
+	}
+	return e.Code == 550 || mentions(e.Msg, "no such", "not found", "not exist")
+}
+
+// mentions reports whether msg contains any of the words, ignoring case.
+func mentions(msg string, words ...string) bool {
+	msg = strings.ToLower(msg)
+	for _, w := range words {
+		if strings.Contains(msg, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// verb returns the command word of a command line, upper-cased.
+func verb(cmd string) string {
+	v, _, _ := strings.Cut(cmd, " ")
+	return strings.ToUpper(v)
+}
+
+// readReply reads one reply: a single line "xyz text", or a multi-line
+// reply that starts with "xyz-" and ends only at a line that starts with the
+// same code followed by a space (RFC 959 §4.2). Lines in between are free
+// text. Bare LF line endings are accepted.
+func readReply(r *bufio.Reader) (*Reply, error) {
+	line, err := readLine(r)
+	if err != nil {
+		return nil, err
+	}
+	code, multi, err := parseCode(line)
+	if err != nil {
+		return nil, err
+	}
+	reply := &Reply{Code: code, Lines: []string{line}}
+	total := len(line)
+	for multi {
+		if line, err = readLine(r); err != nil {
+			return nil, err
+		}
+		if total += len(line); total > maxReplyBytes {
+			return nil, fmt.Errorf("%w: reply %d longer than %d bytes", ErrMalformedReply, code, maxReplyBytes)
+		}
+		reply.Lines = append(reply.Lines, line)
+		multi = !endsMultiline(line, reply.Lines[0][:3])
+	}
+	return reply, nil
+}
+
+// endsMultiline reports whether line closes a multi-line reply with code:
+// the same three digits, then a space or the end of the line.
+func endsMultiline(line, code string) bool {
+	return strings.HasPrefix(line, code) && (len(line) == 3 || line[3] == ' ')
+}
+
+// parseCode parses the code of a reply's first line and says whether a
+// multi-line reply begins.
+func parseCode(line string) (code int, multi bool, err error) {
+	if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
+		return 0, false, fmt.Errorf("%w: %q", ErrMalformedReply, clip(line))
+	}
+	for _, c := range []byte(line[:3]) {
+		if c < '0' || c > '9' {
+			return 0, false, fmt.Errorf("%w: %q", ErrMalformedReply, clip(line))
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 || code > 599 {
+		return 0, false, fmt.Errorf("%w: code %d out of range in %q", ErrMalformedReply, code, clip(line))
+	}
+	return code, len(line) > 3 && line[3] == '-', nil
+}
+
+// readLine reads one line of at most maxReplyLine bytes without its CRLF
+// or LF. A longer line is an error, read no further than the limit.
+func readLine(r *bufio.Reader) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxReplyLine+2 {
+			return "", fmt.Errorf("%w: line longer than %d bytes", ErrMalformedReply, maxReplyLine)
+		}
+		buf = append(buf, chunk...)
+		switch {
+		case err == nil:
+			buf = buf[:len(buf)-1]
+			if n := len(buf); n > 0 && buf[n-1] == '\r' {
+				buf = buf[:n-1]
+			}
+			return string(buf), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(buf) > 0:
+			return "", io.ErrUnexpectedEOF
+		default:
+			return "", err
+		}
+	}
+}
+
+// clip shortens server text quoted in an error message.
+func clip(s string) string {
+	const max = 80
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}

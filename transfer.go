@@ -1,0 +1,478 @@
+package ftp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// ErrShortTransfer is wrapped by the error of a download that ended before
+// the size the server announced: the data connection closed early, though
+// the server may have called the transfer complete.
+var ErrShortTransfer = errors.New("ftp: transfer ended early")
+
+// abortTimeout bounds the ABOR exchange that ends a transfer early.
+const abortTimeout = 10 * time.Second
+
+// replyResult is one reply to a transfer command, or why none came.
+type replyResult struct {
+	r   *Reply
+	err error
+}
+
+// transfer is one command with a data connection (RETR, STOR, APPE, LIST,
+// NLST, MLSD). Its replies, a preliminary 1xx and the final one, are read
+// in the background, so that a server that answers while the client waits
+// on the data connection is heard at once, and a server that omits the
+// 1xx or sends the final reply early does no harm.
+type transfer struct {
+	c       *Conn
+	cmd     string           // the command line, for errors
+	data    net.Conn         // nil until connected
+	watch   *watchdog        // the data connection's deadlines
+	replies chan replyResult // from the background reader
+	got     []replyResult    // received so far
+	n       int64            // data bytes moved
+	werr    error            // the first write error on the data connection
+}
+
+// startTransfer sets up the data connection, sends REST (if offset > 0)
+// and the command, and returns once the data connection is open. The
+// caller holds the lock.
+func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64) (*transfer, error) {
+	line, err := commandLine(verb, arg)
+	if err != nil {
+		return nil, err
+	}
+	var conn net.Conn
+	var ln net.Listener
+	if c.cfg.active {
+		ln, err = c.listenActive(ctx)
+	} else {
+		conn, err = c.dialPassive(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if offset > 0 {
+		if _, err := c.expect(ctx, 3, "REST", strconv.FormatInt(offset, 10)); err != nil {
+			closeBoth(conn, ln)
+			return nil, err
+		}
+	}
+	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, 2)}
+	go t.readReplies(ctx, line)
+	if ln != nil {
+		if conn, err = t.accept(ctx, ln); err != nil {
+			return nil, t.abandon(err)
+		}
+	}
+	t.data = conn
+	t.watch = newWatchdog(conn, c.cfg.timeout)
+	t.watch.start(ctx)
+	c.cur.Store(t)
+	return t, nil
+}
+
+func closeBoth(conn net.Conn, ln net.Listener) {
+	if conn != nil {
+		conn.Close()
+	}
+	if ln != nil {
+		ln.Close()
+	}
+}
+
+// readReplies sends the command and reads its replies: the first, and the
+// final one after a 1xx. It ignores the caller's cancellation (which
+// interrupts the data connection instead, followed by ABOR), so that the
+// control connection stays in step; its waits are bounded by the timeout,
+// pushed forward while data moves.
+func (t *transfer) readReplies(ctx context.Context, line string) {
+	ctx = context.WithoutCancel(ctx)
+	r, err := t.c.ctl.exchange(ctx, line)
+	t.replies <- replyResult{r, err}
+	if err == nil && r.class() == 1 {
+		r, err = t.c.ctl.readReply(ctx, line)
+		t.replies <- replyResult{r, err}
+	}
+}
+
+// complete reports whether the final reply (or a failure) has arrived.
+func (t *transfer) complete() bool {
+	n := len(t.got)
+	return n > 0 && (t.got[n-1].err != nil || t.got[n-1].r.class() != 1)
+}
+
+// replyCh is the channel to wait on for the next reply, nil when all
+// have come.
+func (t *transfer) replyCh() chan replyResult {
+	if t.complete() {
+		return nil
+	}
+	return t.replies
+}
+
+// final waits for the final reply and returns it.
+func (t *transfer) final() replyResult {
+	for !t.complete() {
+		t.got = append(t.got, <-t.replies)
+	}
+	return t.got[len(t.got)-1]
+}
+
+// failed returns the error of a completed transfer whose final reply is
+// not 2xx, or nil.
+func (t *transfer) failed() error {
+	if !t.complete() {
+		return nil
+	}
+	f := t.got[len(t.got)-1]
+	switch {
+	case f.err != nil:
+		return f.err
+	case f.r.class() != 2:
+		return replyError(t.cmd, f.r)
+	}
+	return nil
+}
+
+// announced returns the size in a 150 reply's "(N bytes)", or -1.
+func (t *transfer) announced() int64 {
+	for _, g := range t.got {
+		if g.r == nil || g.r.class() != 1 {
+			continue
+		}
+		if m := bytesRE.FindStringSubmatch(g.r.Message()); m != nil {
+			if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+var bytesRE = regexp.MustCompile(`\((\d{1,19}) bytes\)`)
+
+// read reads data, keeping both connections' deadlines ahead while data
+// moves.
+func (t *transfer) read(p []byte) (int, error) {
+	t.watch.extend()
+	t.c.ctl.watch.extend()
+	n, err := t.data.Read(p)
+	t.n += int64(n)
+	return n, t.dataErr(err)
+}
+
+func (t *transfer) write(p []byte) (int, error) {
+	t.watch.extend()
+	t.c.ctl.watch.extend()
+	n, err := t.data.Write(p)
+	t.n += int64(n)
+	if err != nil && t.werr == nil {
+		t.werr = t.dataErr(err)
+		return n, t.werr
+	}
+	return n, t.dataErr(err)
+}
+
+// dataErr reports a cancellation as the context's error.
+func (t *transfer) dataErr(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if cerr := t.watch.cancelErr(); cerr != nil {
+		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+	}
+	return fmt.Errorf("ftp: %s: data connection: %w", t.cmd, err)
+}
+
+// finish closes the data connection after the data ended and waits for the
+// final reply, which must be 2xx.
+func (t *transfer) finish() error {
+	t.closeData(false)
+	if err := t.final().err; err != nil {
+		return err
+	}
+	return t.failed()
+}
+
+// closeData closes the data connection; reset makes it a TCP reset, so
+// that an upload cut short is not taken for a complete file.
+func (t *transfer) closeData(reset bool) {
+	t.c.cur.CompareAndSwap(t, nil)
+	if t.data == nil {
+		return
+	}
+	if tc, ok := t.data.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
+	}
+	t.data.Close()
+	t.watch.stop()
+}
+
+// abandon ends a transfer that cannot go on: it resets the data
+// connection, tells the server with ABOR, and reads every reply the server
+// still owes, so the control connection stays in step; if that fails the
+// connection is closed. It returns cause, noting a closed connection.
+func (t *transfer) abandon(cause error) error {
+	t.closeData(true)
+	if t.complete() {
+		return cause
+	}
+	c := t.c
+	deadline := time.Now().Add(min(abortTimeout, c.cfg.timeout))
+	c.ctl.trace("> ", "ABOR")
+	c.ctl.nc.SetWriteDeadline(deadline)
+	werr := c.ctl.text.PrintfLine("ABOR")
+	c.ctl.watch.cap(deadline)
+	if err := t.final().err; err != nil || werr != nil {
+		c.ctl.close(errors.Join(err, werr))
+		return fmt.Errorf("%w (the connection was closed after the abort failed)", cause)
+	}
+	if err := c.resync(deadline); err != nil {
+		return fmt.Errorf("%w (the connection was closed: %v)", cause, err)
+	}
+	return cause
+}
+
+// resync reads what the server still owes after ABOR (the ABOR reply, or
+// nothing from servers that send none) up to the reply of a PWD sent as a
+// marker: 257 answers nothing but PWD, so the stream is in step after it.
+func (c *Conn) resync(deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	r, err := c.ctl.exchange(ctx, "PWD")
+	for i := 0; err == nil && r.Code != 257; i++ {
+		if i == 8 {
+			err = fmt.Errorf("%w: no PWD reply after ABOR", ErrMalformedReply)
+			c.ctl.close(err)
+			break
+		}
+		r, err = c.ctl.readReply(ctx, "ABOR")
+	}
+	return err
+}
+
+// Response is a download in progress: an io.ReadCloser and io.WriterTo
+// over the data connection. Read returns io.EOF only after the server's
+// final reply confirmed the transfer; a transfer that failed or ended
+// short is an error instead, so io.Copy reports it. Close before the end
+// aborts the transfer (ABOR) and leaves the Conn usable. Until Close, the
+// Conn refuses other calls with ErrBusy.
+type Response struct {
+	t      *transfer
+	buf    *bufio.Reader
+	peek   chan error // the first read, started by Retr; nil once done
+	offset int64
+	err    error // the outcome, once known
+	done   bool  // the final reply has been read
+	closed bool
+	free   func() // makes the Conn free for other calls
+}
+
+// Read reads downloaded data.
+func (r *Response) Read(p []byte) (int, error) {
+	if r.done || r.closed {
+		if r.err != nil {
+			return 0, r.err
+		}
+		return 0, io.EOF
+	}
+	if r.peek != nil {
+		<-r.peek
+		r.peek = nil
+	}
+	n, err := r.buf.Read(p)
+	switch {
+	case err == io.EOF:
+		r.done = true
+		if r.err = r.end(); r.err != nil {
+			return n, r.err
+		}
+	case err != nil:
+		r.err = err
+	}
+	return n, err
+}
+
+// end completes a download that reached the end of its data.
+func (r *Response) end() error {
+	if err := r.t.finish(); err != nil {
+		return err
+	}
+	if want := r.t.announced(); want >= 0 && r.offset == 0 && r.t.n < want {
+		return fmt.Errorf("ftp: %s: %w: received %d of %d bytes", r.t.cmd, ErrShortTransfer, r.t.n, want)
+	}
+	return nil
+}
+
+// WriteTo writes the rest of the download to w; it returns an error, not
+// a short count, when the transfer fails.
+func (r *Response) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Close ends the download. After the end of the data it returns the
+// transfer's outcome; before it, it aborts the transfer and returns nil if
+// the Conn is still usable. Either way the Conn is free for other calls.
+func (r *Response) Close() error {
+	if r.closed {
+		return r.err
+	}
+	r.closed = true
+	if r.peek != nil {
+		r.t.closeData(true)
+		<-r.peek
+	}
+	if !r.done {
+		if err := r.t.abandon(nil); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	r.free()
+	return r.err
+}
+
+// Retr starts downloading a file (RETR). Read the Response to the end and
+// Close it; the Conn serves no other call until then.
+func (c *Conn) Retr(ctx context.Context, path string) (*Response, error) {
+	return c.RetrFrom(ctx, path, 0)
+}
+
+// RetrFrom starts downloading a file from byte offset on (REST, then RETR),
+// to resume a download.
+func (c *Conn) RetrFrom(ctx context.Context, path string, offset int64) (*Response, error) {
+	if offset < 0 {
+		return nil, fmt.Errorf("ftp: RetrFrom %s: negative offset %d", path, offset)
+	}
+	return c.download(ctx, "RETR", path, offset)
+}
+
+// download starts a transfer that reads data and returns once either the
+// first reply or the first data has arrived, whichever comes first: an
+// error reply (no such file) is returned here, and a server that sends no
+// 1xx at all does not stall.
+func (c *Conn) download(ctx context.Context, verb, arg string, offset int64) (*Response, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	r, err := c.startDownload(ctx, verb, arg, offset)
+	if err != nil {
+		return nil, err
+	}
+	c.busy = true
+	r.free = func() {
+		c.mu.Lock()
+		c.busy = false
+		c.mu.Unlock()
+	}
+	return r, nil
+}
+
+// startDownload starts a download for a caller that holds the lock until
+// the Response is closed.
+func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64) (*Response, error) {
+	t, err := c.startTransfer(ctx, verb, arg, offset)
+	if err != nil {
+		return nil, err
+	}
+	r := &Response{t: t, offset: offset, peek: make(chan error, 1), free: func() {}}
+	r.buf = bufio.NewReaderSize(readerFunc(t.read), 64<<10)
+	go func() {
+		_, err := r.buf.Peek(1)
+		r.peek <- err
+	}()
+	select {
+	case <-r.peek:
+		r.peek = nil
+	case res := <-t.replies:
+		t.got = append(t.got, res)
+		if err := t.failed(); err != nil {
+			t.closeData(true)
+			<-r.peek
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// readerFunc adapts a read function to io.Reader.
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// writerFunc adapts a write function to io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Stor uploads r to a file (STOR), replacing it. It returns after the
+// server confirmed the file with its final reply.
+func (c *Conn) Stor(ctx context.Context, path string, r io.Reader) error {
+	return c.upload(ctx, "STOR", path, r, 0)
+}
+
+// StorFrom writes r into a file from byte offset on (REST, then STOR), to
+// resume an upload: r must start at that offset of the local file.
+func (c *Conn) StorFrom(ctx context.Context, path string, r io.Reader, offset int64) error {
+	if offset < 0 {
+		return fmt.Errorf("ftp: StorFrom %s: negative offset %d", path, offset)
+	}
+	return c.upload(ctx, "STOR", path, r, offset)
+}
+
+// Append appends r to a file (APPE), creating it if needed.
+func (c *Conn) Append(ctx context.Context, path string, r io.Reader) error {
+	return c.upload(ctx, "APPE", path, r, 0)
+}
+
+// upload sends r over a data connection. Data goes out at once (servers
+// that omit the 1xx wait for it); a negative reply meanwhile ends it.
+func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	t, err := c.startTransfer(ctx, verb, path, offset)
+	if err != nil {
+		return err
+	}
+	if _, err = io.Copy(writerFunc(t.write), r); err != nil {
+		err = t.abandon(err)
+		if t.werr != nil {
+			// The server broke the data connection: its reply says why.
+			if ferr := t.failed(); ferr != nil {
+				return fmt.Errorf("%w (%v)", ferr, t.werr)
+			}
+		}
+		return err
+	}
+	return t.finish()
+}
