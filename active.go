@@ -28,9 +28,9 @@ func (c *Conn) listenActive(ctx context.Context) (net.Listener, error) {
 	if c.cfg.activeIP != nil {
 		ip = c.cfg.activeIP
 	}
-	verb, arg := "PORT", portArg(ip, port)
-	if ip.To4() == nil || c.ipv6 {
-		verb, arg = "EPRT", eprtArg(ip, port)
+	verb, arg := "EPRT", eprtArg(ip, port)
+	if ip.To4() != nil && !c.ipv6 {
+		verb, arg = "PORT", portArg(ip, port)
 	}
 	if _, err := c.expect(ctx, 2, verb, arg); err != nil {
 		ln.Close()
@@ -103,7 +103,12 @@ func (t *transfer) accept(ctx context.Context, ln net.Listener) (net.Conn, error
 		select {
 		case res := <-t.replyCh():
 			t.got = append(t.got, res)
-			if err := t.failed(); err != nil {
+			err := t.failed()
+			if err == nil && t.complete() && refused.any() {
+				// The server is done, and the only connection was refused.
+				err = fmt.Errorf("ftp: %s: the server sent its data to a refused connection", t.cmd)
+			}
+			if err != nil {
 				ln.Close()
 				if a := <-got; a.conn != nil {
 					a.conn.Close()
@@ -156,6 +161,12 @@ func (f *foreignPeers) add(addr string) {
 	if len(f.addrs) < 8 {
 		f.addrs = append(f.addrs, addr)
 	}
+}
+
+func (f *foreignPeers) any() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.addrs) > 0
 }
 
 // explain adds the refused peers, if any, to err.

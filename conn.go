@@ -168,7 +168,7 @@ func (c *control) traceReply(r *Reply) {
 // commandLine builds "VERB arg", refusing arguments that would inject
 // commands and escaping the Telnet IAC byte (0xFF) as RFC 959 requires.
 func commandLine(verb, arg string) (string, error) {
-	if strings.ContainsAny(arg, "\r\n\x00") {
+	if strings.ContainsAny(verb+arg, "\r\n\x00") {
 		return "", fmt.Errorf("%w: %s %q", ErrInvalidArgument, verb, arg)
 	}
 	if arg == "" {
@@ -229,8 +229,17 @@ func (w *watchdog) start(ctx context.Context) {
 func (w *watchdog) cancelErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.cancelled {
-		return w.ctx.Err()
+	return ctxErr(w.ctx)
+}
+
+// ctxErr is ctx.Err(), also when the deadline has passed but the context's
+// own timer has not fired yet (the connection's deadline may fire first).
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
 	}
 	return nil
 }
@@ -272,8 +281,5 @@ func (w *watchdog) stop() error {
 	w.gen++
 	w.active = false
 	w.nc.SetDeadline(time.Time{})
-	if w.cancelled {
-		return w.ctx.Err()
-	}
-	return nil
+	return ctxErr(w.ctx)
 }

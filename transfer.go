@@ -466,7 +466,7 @@ func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offse
 	}
 	if _, err = io.Copy(writerFunc(t.write), r); err != nil {
 		err = t.abandon(err)
-		if t.werr != nil {
+		if t.werr != nil && t.watch.cancelErr() == nil {
 			// The server broke the data connection: its reply says why.
 			if ferr := t.failed(); ferr != nil {
 				return fmt.Errorf("%w (%v)", ferr, t.werr)

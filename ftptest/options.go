@@ -1,0 +1,173 @@
+package ftptest
+
+import (
+	"net"
+	"strings"
+	"time"
+)
+
+// A ServerOption configures a [Server] built by [NewServer].
+//
+// Most options make the server misbehave in one precise way, so that a test
+// can check how a client copes with a broken or unusual FTP server.
+type ServerOption func(*config)
+
+// config is everything a ServerOption can set.
+type config struct {
+	user, pass    string
+	anonymous     bool
+	ipv6          bool
+	files         map[string][]byte
+	pasvIP        net.IP
+	hidden        map[string]bool // upper-case feature names
+	raw           map[string]string
+	delay         map[string]time.Duration
+	drop          map[string]bool
+	truncate      int64 // -1: never
+	truncateFinal string
+	noPrelim      bool
+	earlyFinal    bool
+	activeSource  net.IP
+	listLines     map[string][]string // clean absolute dir -> lines
+	noMLSD        bool
+	logf          func(format string, args ...any)
+}
+
+func defaultConfig() config {
+	return config{
+		user:      "user",
+		pass:      "pass",
+		hidden:    map[string]bool{},
+		raw:       map[string]string{},
+		delay:     map[string]time.Duration{},
+		drop:      map[string]bool{},
+		truncate:  -1,
+		listLines: map[string][]string{},
+		logf:      func(string, ...any) {},
+	}
+}
+
+// verbKey normalises a command verb (or "GREETING") for the option maps.
+func verbKey(verb string) string { return strings.ToUpper(strings.TrimSpace(verb)) }
+
+// WithCredentials sets the only user name and password the server accepts.
+// The default is "user" and "pass".
+func WithCredentials(user, pass string) ServerOption {
+	return func(c *config) { c.user, c.pass = user, pass }
+}
+
+// WithAnonymous makes the server also accept the user names "anonymous" and
+// "ftp" with any password, as public FTP servers do.
+func WithAnonymous() ServerOption {
+	return func(c *config) { c.anonymous = true }
+}
+
+// WithIPv6 makes the server listen on [::1] instead of 127.0.0.1, so that a
+// test can exercise EPSV and EPRT over IPv6.
+func WithIPv6() ServerOption {
+	return func(c *config) { c.ipv6 = true }
+}
+
+// WithFiles seeds the file tree: each key is a slash path (relative ones are
+// taken from "/"), each value the file's contents. Parent directories are
+// created as needed.
+func WithFiles(files map[string][]byte) ServerOption {
+	return func(c *config) {
+		if c.files == nil {
+			c.files = map[string][]byte{}
+		}
+		for name, data := range files {
+			c.files[name] = data
+		}
+	}
+}
+
+// WithPASVAddress makes 227 replies to PASV advertise ip instead of the
+// address the server listens on. The data listener stays where it was, so
+// advertising 127.0.0.2 reproduces a server behind NAT that announces an
+// address the client cannot reach.
+func WithPASVAddress(ip net.IP) ServerOption {
+	return func(c *config) { c.pasvIP = ip }
+}
+
+// WithoutFeatures hides the named features from the FEAT reply (the name is
+// the first word of a feature line, matched case-insensitively). The
+// commands behind them still work, as on servers whose FEAT is incomplete.
+func WithoutFeatures(names ...string) ServerOption {
+	return func(c *config) {
+		for _, n := range names {
+			c.hidden[verbKey(n)] = true
+		}
+	}
+}
+
+// WithRawReply makes the server answer every verb command with exactly raw
+// (which may hold several CRLF-terminated lines, or garbage) instead of
+// handling it: the command has no other effect. The verb "GREETING" stands
+// for the greeting. If raw starts with "421" the server closes the
+// connection after writing it.
+func WithRawReply(verb, raw string) ServerOption {
+	return func(c *config) { c.raw[verbKey(verb)] = raw }
+}
+
+// WithDelay makes the server wait d before answering each verb command
+// ("GREETING" for the greeting), to test client timeouts. Close still
+// returns promptly.
+func WithDelay(verb string, d time.Duration) ServerOption {
+	return func(c *config) { c.delay[verbKey(verb)] = d }
+}
+
+// WithDrop makes the server hang at the first verb command ("GREETING" for
+// the greeting): it never answers it, nor anything after it on that
+// connection, though it goes on reading (and recording, see
+// [Server.Commands]) until the client or [Server.Close] ends the connection.
+func WithDrop(verb string) ServerOption {
+	return func(c *config) { c.drop[verbKey(verb)] = true }
+}
+
+// WithTruncate makes RETR, LIST, NLST and MLSD close the data connection
+// after n bytes and then send finalRaw as the final reply: "226 Transfer
+// complete\r\n" makes the server lie about a short transfer, "426
+// Connection closed\r\n" makes it honest.
+func WithTruncate(n int64, finalRaw string) ServerOption {
+	return func(c *config) { c.truncate, c.truncateFinal = n, finalRaw }
+}
+
+// WithoutPreliminary makes transfer commands skip the 150 reply and send
+// only the final one, as some broken servers do.
+func WithoutPreliminary() ServerOption {
+	return func(c *config) { c.noPrelim = true }
+}
+
+// WithEarlyFinal makes transfer commands that send data reply 226 before
+// writing the data, a race real servers expose: a client must still read
+// the data connection to its end.
+func WithEarlyFinal() ServerOption {
+	return func(c *config) { c.earlyFinal = true }
+}
+
+// WithActiveSourceIP sets the local address the server dials from for PORT
+// and EPRT data connections. With 127.0.0.2 a test can check that a client
+// refuses data connections from a peer other than its server.
+func WithActiveSourceIP(ip net.IP) ServerOption {
+	return func(c *config) { c.activeSource = ip }
+}
+
+// WithListLines makes LIST of dir return exactly lines (each sent with a
+// CRLF), whatever the tree holds, for testing listing parsers. dir is a slash
+// path; relative ones are taken from "/".
+func WithListLines(dir string, lines ...string) ServerOption {
+	return func(c *config) { c.listLines[cleanPath(dir)] = lines }
+}
+
+// WithoutMLSD hides MLST from FEAT and makes MLSD and MLST fail with 500,
+// like a server that only knows LIST.
+func WithoutMLSD() ServerOption {
+	return func(c *config) { c.noMLSD = true; c.hidden["MLST"] = true }
+}
+
+// WithLogf traces every line the server receives and sends through logf
+// (t.Logf fits).
+func WithLogf(logf func(format string, args ...any)) ServerOption {
+	return func(c *config) { c.logf = logf }
+}

@@ -1,0 +1,176 @@
+package ftptest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// errLocal marks a transfer that failed on the server's side.
+var errLocal = errors.New("local error")
+
+// refuse fails a transfer command before it starts: no 150, and the pending
+// passive listener is closed.
+func (s *session) refuse(code int, err error) {
+	s.data.reset()
+	s.fail(code, err)
+}
+
+func (s *session) cmdRETR(arg string) {
+	p := s.abs(arg)
+	e, err := s.srv.fs.file(p)
+	if err != nil {
+		s.refuse(550, err)
+		return
+	}
+	if s.prev.rest > e.size {
+		s.refuse(554, pathErr("retr", p, errOffset))
+		return
+	}
+	s.transfer(fmt.Sprintf("%s (%d bytes)", arg, e.size), true, s.sendBody(e.data[s.prev.rest:]))
+}
+
+func (s *session) cmdSTOR(arg string) { s.store(arg, s.prev.rest, false) }
+
+func (s *session) cmdAPPE(arg string) { s.store(arg, 0, true) }
+
+// store receives a file into arg: at offset off (truncating after the new
+// data), or after its end with appendTo.
+func (s *session) store(arg string, off int64, appendTo bool) {
+	p := s.abs(arg)
+	if err := s.srv.fs.writable(p, off); err != nil {
+		s.refuse(550, err)
+		return
+	}
+	commit := func(data []byte) error {
+		return s.srv.fs.put(p, false, func(old []byte) ([]byte, error) {
+			if appendTo {
+				off = int64(len(old))
+			}
+			if off > int64(len(old)) {
+				return nil, errOffset
+			}
+			return append(old[:off:off], data...), nil
+		})
+	}
+	s.transfer(arg, false, func(c net.Conn) error {
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(c); err != nil {
+			return err
+		}
+		if err := commit(buf.Bytes()); err != nil {
+			return fmt.Errorf("%w: %w", errLocal, err)
+		}
+		return nil
+	})
+}
+
+// skipOptions drops leading ls-style options ("-a", "-la") from a LIST
+// argument.
+func skipOptions(arg string) string {
+	for strings.HasPrefix(arg, "-") {
+		_, arg, _ = strings.Cut(arg, " ")
+		arg = strings.TrimLeft(arg, " ")
+	}
+	return arg
+}
+
+func (s *session) cmdLIST(arg string) {
+	arg = skipOptions(arg)
+	p := s.abs(arg)
+	if lines, ok := s.cfg.listLines[p]; ok {
+		s.sendLines(p, lines)
+		return
+	}
+	s.listing(p, func(entries []entry) []string { return listLines(entries, time.Now()) })
+}
+
+func (s *session) cmdNLST(arg string) {
+	s.listing(s.abs(arg), func(entries []entry) []string {
+		names := make([]string, len(entries))
+		for i, e := range entries {
+			names[i] = e.name
+		}
+		return names
+	})
+}
+
+func (s *session) cmdMLSD(arg string) {
+	p := s.abs(arg)
+	if s.cfg.noMLSD {
+		s.refuse(500, errors.New("MLSD not understood"))
+		return
+	}
+	self, err := s.srv.fs.stat(p)
+	if err != nil {
+		s.refuse(550, err)
+		return
+	}
+	if !self.dir {
+		s.refuse(501, pathErr("mlsd", p, errNotDir))
+		return
+	}
+	s.listing(p, func(entries []entry) []string {
+		lines := []string{facts(self, "cdir") + " ."}
+		for _, e := range entries {
+			lines = append(lines, facts(e, "")+" "+e.name)
+		}
+		return lines
+	})
+}
+
+// listing sends format(entries of p) over a data connection.
+func (s *session) listing(p string, format func([]entry) []string) {
+	entries, err := s.srv.fs.list(p)
+	if err != nil {
+		s.refuse(550, err)
+		return
+	}
+	s.sendLines(p, format(entries))
+}
+
+// sendLines sends lines, each ending in CRLF, over a data connection.
+func (s *session) sendLines(what string, lines []string) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l + "\r\n")
+	}
+	s.transfer(what, true, s.sendBody([]byte(b.String())))
+}
+
+// listLines formats entries as `ls -l` does: the time of day for the last
+// six months, the year for older (or future) dates.
+func listLines(entries []entry, now time.Time) []string {
+	lines := make([]string, len(entries))
+	for i, e := range entries {
+		mode, stamp := "-rw-r--r--", e.mod.UTC().Format("Jan _2 15:04")
+		if e.dir {
+			mode = "drwxr-xr-x"
+		}
+		if e.mod.Before(now.AddDate(0, -6, 0)) || e.mod.After(now.Add(time.Hour)) {
+			stamp = e.mod.UTC().Format("Jan _2  2006")
+		}
+		lines[i] = fmt.Sprintf("%s 1 ftp ftp %12d %s %s", mode, e.size, stamp, e.name)
+	}
+	return lines
+}
+
+// facts formats the RFC 3659 facts of e, ending in ";"; typ overrides the
+// type fact (for "cdir").
+func facts(e entry, typ string) string {
+	perm := "adfrw"
+	if e.dir {
+		perm = "cdeflmp"
+	}
+	switch {
+	case typ != "":
+	case e.dir:
+		typ = "dir"
+	default:
+		typ = "file"
+	}
+	return fmt.Sprintf("type=%s;size=%d;modify=%s;perm=%s;unique=%x;", typ, e.size, e.mod.UTC().Format(timeFormat), perm, e.id)
+}
