@@ -720,3 +720,55 @@ func TestAnonymousURL(t *testing.T) {
 	defer c.Close()
 	assert.Contains(t, srv.Commands(), "USER anonymous")
 }
+
+func TestDialFuncForControlAndData(t *testing.T) {
+	srv := newServer(t)
+	srv.WriteFile("f", []byte("via dial func"))
+	var mu sync.Mutex
+	var dialled []string
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialled = append(dialled, addr)
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := dialTest(t, srv, WithDialFunc(dial))
+	assert.Equal(t, "via dial func", string(retrAll(t, c, "f")))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, dialled, 2, "control, then data")
+	assert.Equal(t, srv.Addr(), dialled[0])
+}
+
+func TestActiveErrorWhileWaiting(t *testing.T) {
+	srv := newServer(t)
+	c := dialTest(t, srv, WithActive())
+	start := time.Now()
+	_, err := c.Retr(context.Background(), "missing")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Less(t, time.Since(start), 2*time.Second, "no wait for a connection that will not come")
+	assert.NoError(t, c.NoOp(context.Background()))
+}
+
+func TestActivePortRange(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	busy := ln.Addr().(*net.TCPAddr).Port
+	defer ln.Close()
+
+	srv := newServer(t)
+	srv.WriteFile("f", []byte("x"))
+	// A range of two ports, one of them taken: the other must be used.
+	lo, hi := busy, busy+1
+	if hi > 65535 {
+		lo, hi = busy-1, busy
+	}
+	free := lo
+	if free == busy {
+		free = hi
+	}
+	c := dialTest(t, srv, WithActive(), WithActivePorts(lo, hi))
+	assert.Equal(t, "x", string(retrAll(t, c, "f")))
+	assert.Contains(t, srv.Commands(), "PORT "+portArg(net.ParseIP("127.0.0.1"), free))
+}

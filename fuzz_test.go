@@ -1,0 +1,95 @@
+package ftp
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+)
+
+// Fuzz targets for every parser of control-connection input. Each asserts
+// that hostile input never panics and that what parses obeys the rules.
+
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{
+		"220 Service ready\r\n",
+		"123-First line\r\nSecond line\r\n  234 A line beginning with numbers\r\n123 The last line\r\n",
+		"211-Features:\r\n MLST type*;size*;\r\n UTF8\r\n211 End\r\n",
+		"250-a\n250\n",
+		"150 Opening BINARY mode data connection for f (1048576 bytes).\r\n",
+		"421 Timeout.\r\n",
+		"229 Entering Extended Passive Mode (|||6446|)\r\n",
+		"abc\r\n", "\r\n", "22", "200-\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := readReply(bufio.NewReader(strings.NewReader(in)))
+		if err != nil {
+			return
+		}
+		if r.Code < 100 || r.Code > 599 || len(r.Lines) == 0 {
+			t.Fatalf("bad reply %+v from %q", r, in)
+		}
+		if len(r.Lines) > 1 && !endsMultiline(r.Lines[len(r.Lines)-1], r.Lines[0][:3]) {
+			t.Fatalf("multi-line reply ended early: %q", r.Lines)
+		}
+		_ = r.Message()
+		_ = parseFeatures(r)
+	})
+}
+
+func FuzzParsePASV(f *testing.F) {
+	for _, s := range []string{
+		"Entering Passive Mode (127,0,0,1,4,51)", "Entering passive mode. 10,0,0,5,195,80",
+		"=127,0,0,1,0,21", "(256,0,0,1,4,51)", "(1,2,3,4,5)", "9999,1,1,1,1,1,1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		ip, port, err := parsePASV(msg)
+		if err != nil {
+			return
+		}
+		if ip.To4() == nil || port < 1 || port > 65535 {
+			t.Fatalf("parsePASV(%q) = %v, %d", msg, ip, port)
+		}
+	})
+}
+
+func FuzzParseEPSV(f *testing.F) {
+	for _, s := range []string{
+		"Entering Extended Passive Mode (|||6446|)", "(!!!1!)", "(|||65536|)", "(|||)", "(", ")(",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		port, err := parseEPSV(msg)
+		if err == nil && (port < 1 || port > 65535) {
+			t.Fatalf("parseEPSV(%q) = %d", msg, port)
+		}
+	})
+}
+
+func FuzzQuotedPath(f *testing.F) {
+	for _, s := range []string{`"/home" is cwd`, `"/a ""b"" c" created`, `"`, `""""`, `x"y`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		p, ok := quotedPath(msg)
+		if ok && len(p) > len(msg) {
+			t.Fatalf("quotedPath(%q) = %q", msg, p)
+		}
+	})
+}
+
+func FuzzParseMDTM(f *testing.F) {
+	for _, s := range []string{"20260102030405", "20260102030405.123", "2026", "20261302030405.", "99999999999999.9999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := parseMDTM(s)
+		if err == nil && tm.Location().String() != "UTC" {
+			t.Fatalf("parseMDTM(%q) not in UTC", s)
+		}
+	})
+}
