@@ -65,6 +65,24 @@ func (c *control) readReply(ctx context.Context, about string) (*Reply, error) {
 	return c.do(ctx, "", about)
 }
 
+// sendLine sends a command without reading its reply: the transfer
+// commands, whose replies are read in the background.
+func (c *control) sendLine(ctx context.Context, line string) error {
+	if err := c.closedErr(); err != nil {
+		return err
+	}
+	c.watch.start(ctx)
+	err := c.send(line)
+	if cerr := c.watch.stop(); cerr != nil && err != nil {
+		err = cerr
+	}
+	if err != nil {
+		err = fmt.Errorf("ftp: sending %s: %w", mask(line), err)
+		c.close(err)
+	}
+	return err
+}
+
 func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	if err := c.closedErr(); err != nil {
 		return nil, err

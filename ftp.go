@@ -39,6 +39,7 @@ type Conn struct {
 	cfg  config
 	host string // the host part of the dialled address
 	ctl  *control
+	tls  *secure // nil without TLS
 
 	// dataHost is where passive data connections go: the control peer's
 	// IP, or the dialled host when a WithDialFunc decides where names lead.
@@ -59,7 +60,11 @@ type Conn struct {
 // server's greeting. It does not log in: call Login next.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
-	addr, host, err := splitAddr(addr)
+	defaultPort := "21"
+	if cfg.tlsMode == tlsImplicit {
+		defaultPort = "990"
+	}
+	addr, host, err := splitAddr(addr, defaultPort)
 	if err != nil {
 		return nil, err
 	}
@@ -70,17 +75,35 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 		return nil, fmt.Errorf("ftp: dial %s: %w", addr, err)
 	}
 	c := newConn(cfg, host, nc)
-	if err := c.greeting(ctx); err != nil {
+	if err := c.open(ctx); err != nil {
 		c.ctl.close(err)
 		return nil, err
 	}
 	return c, nil
 }
 
-// DialURL dials and logs in from a URL: ftp://user:password@host:port/.
-// A URL without a user logs in as anonymous. The path of the URL is not
-// used: callers that want it read it from the URL themselves. ftps://
-// (implicit TLS) is refused with a clear error until TLS is supported.
+// open starts the session: TLS first when implicit, the greeting, then
+// AUTH TLS when explicit.
+func (c *Conn) open(ctx context.Context) error {
+	if c.cfg.tlsMode == tlsImplicit {
+		if err := c.startTLS(ctx); err != nil {
+			return err
+		}
+	}
+	if err := c.greeting(ctx); err != nil {
+		return err
+	}
+	if c.cfg.tlsMode == tlsExplicit {
+		return c.authTLS(ctx)
+	}
+	return nil
+}
+
+// DialURL dials and logs in from a URL: ftp://user:password@host:port/,
+// or ftps://… for implicit TLS (port 990 by default; the tls.Config of a
+// WithImplicitTLS option is used if given). A URL without a user logs in
+// as anonymous. The path of the URL is not used: callers that want it read
+// it from the URL themselves.
 func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -89,9 +112,10 @@ func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) 
 	switch u.Scheme {
 	case "ftp":
 	case "ftps":
-		return nil, fmt.Errorf("ftp: %s: implicit TLS (ftps://) is not supported yet", u.Redacted())
+		opts = append([]Option{WithImplicitTLS(nil)}, opts...)
+		opts = append(opts, func(c *config) { c.tlsMode = tlsImplicit })
 	default:
-		return nil, fmt.Errorf("ftp: %s: scheme must be ftp://", u.Redacted())
+		return nil, fmt.Errorf("ftp: %s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
 	user, pass := "anonymous", "anonymous@"
 	if u.User != nil {
@@ -109,16 +133,16 @@ func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) 
 	return c, nil
 }
 
-// splitAddr adds the default port 21 where addr has none and returns the
+// splitAddr adds the default port where addr has none and returns the
 // host part.
-func splitAddr(addr string) (hostport, host string, err error) {
+func splitAddr(addr, defaultPort string) (hostport, host string, err error) {
 	host, _, err = net.SplitHostPort(addr)
 	if err != nil {
 		if !strings.Contains(err.Error(), "missing port") {
 			return "", "", fmt.Errorf("ftp: address %q: %w", addr, err)
 		}
 		host = strings.Trim(addr, "[]")
-		addr = net.JoinHostPort(host, "21")
+		addr = net.JoinHostPort(host, defaultPort)
 	}
 	if host == "" {
 		return "", "", fmt.Errorf("ftp: address %q has no host", addr)
@@ -128,6 +152,9 @@ func splitAddr(addr string) (hostport, host string, err error) {
 
 func newConn(cfg config, host string, nc net.Conn) *Conn {
 	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host}
+	if cfg.tlsMode != tlsNone {
+		c.tls = newSecure(cfg.tlsConfig, host)
+	}
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		c.peerIP = a.IP
 		if !cfg.customDial {
@@ -170,7 +197,8 @@ var ErrAccountRequired = errors.New("ftp: server requires an account (ACCT), whi
 
 // Login authenticates with USER and PASS, then prepares the session: FEAT
 // (read once, see Features), OPTS UTF8 ON when the server offers UTF8, and
-// TYPE I (binary; every transfer of this package is binary).
+// TYPE I (binary; every transfer of this package is binary). With TLS, it
+// also sends PBSZ 0 and PROT P so that data connections are protected.
 func (c *Conn) Login(ctx context.Context, user, password string) error {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
@@ -203,6 +231,11 @@ func (c *Conn) login(ctx context.Context, user, password string) error {
 
 // prepare runs the commands that follow a login.
 func (c *Conn) prepare(ctx context.Context) error {
+	if c.tls != nil {
+		if err := c.protect(ctx); err != nil {
+			return err
+		}
+	}
 	r, err := c.send(ctx, "FEAT", "")
 	if err != nil {
 		return err

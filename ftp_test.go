@@ -698,16 +698,14 @@ func TestDialErrors(t *testing.T) {
 	_, err = Dial(ctx, closed, WithTimeout(time.Second))
 	assert.ErrorContains(t, err, closed)
 
-	_, err = DialURL(ctx, "ftps://127.0.0.1:1/")
-	assert.ErrorContains(t, err, "not supported yet")
 	_, err = DialURL(ctx, "http://127.0.0.1:1/")
 	assert.Error(t, err)
 
-	hostport, host, err := splitAddr("example.invalid")
+	hostport, host, err := splitAddr("example.invalid", "21")
 	require.NoError(t, err)
 	assert.Equal(t, "example.invalid:21", hostport)
 	assert.Equal(t, "example.invalid", host)
-	hostport, _, err = splitAddr("[::1]")
+	hostport, _, err = splitAddr("[::1]", "21")
 	require.NoError(t, err)
 	assert.Equal(t, "[::1]:21", hostport)
 }

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"time"
@@ -28,6 +29,8 @@ type config struct {
 	noMLSD         bool
 	trustPASV      bool
 	overloadedMDTM bool
+	tlsMode        tlsMode
+	tlsConfig      *tls.Config
 	debug          io.Writer
 	location       *time.Location
 }

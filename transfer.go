@@ -3,6 +3,7 @@ package ftp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ type transfer struct {
 	watch   *watchdog        // the data connection's deadlines
 	replies chan replyResult // from the background reader
 	got     []replyResult    // received so far
+	upload  bool             // data flows to the server
 	n       int64            // data bytes moved
 	werr    error            // the first write error on the data connection
 }
@@ -66,12 +68,19 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 			return nil, err
 		}
 	}
-	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, 2)}
-	go t.readReplies(ctx, line)
+	if err := c.ctl.sendLine(ctx, line); err != nil {
+		closeBoth(conn, ln)
+		return nil, err
+	}
+	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, 2), upload: verb == "STOR" || verb == "APPE"}
+	go t.readReplies(ctx)
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
 			return nil, t.abandon(err)
 		}
+	}
+	if c.tls != nil {
+		conn = c.tls.client(conn)
 	}
 	t.data = conn
 	t.watch = newWatchdog(conn, c.cfg.timeout)
@@ -89,17 +98,17 @@ func closeBoth(conn net.Conn, ln net.Listener) {
 	}
 }
 
-// readReplies sends the command and reads its replies: the first, and the
-// final one after a 1xx. It ignores the caller's cancellation (which
+// readReplies reads the replies to the command: the first, and the final
+// one after a 1xx. It ignores the caller's cancellation (which
 // interrupts the data connection instead, followed by ABOR), so that the
 // control connection stays in step; its waits are bounded by the timeout,
 // pushed forward while data moves.
-func (t *transfer) readReplies(ctx context.Context, line string) {
+func (t *transfer) readReplies(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	r, err := t.c.ctl.exchange(ctx, line)
+	r, err := t.c.ctl.readReply(ctx, t.cmd)
 	t.replies <- replyResult{r, err}
 	if err == nil && r.class() == 1 {
-		r, err = t.c.ctl.readReply(ctx, line)
+		r, err = t.c.ctl.readReply(ctx, t.cmd)
 		t.replies <- replyResult{r, err}
 	}
 }
@@ -137,6 +146,8 @@ func (t *transfer) failed() error {
 	switch {
 	case f.err != nil:
 		return f.err
+	case f.r.class() != 2 && t.c.tls != nil:
+		return reuseHint(replyError(t.cmd, f.r))
 	case f.r.class() != 2:
 		return replyError(t.cmd, f.r)
 	}
@@ -210,7 +221,14 @@ func (t *transfer) closeData(reset bool) {
 	if t.data == nil {
 		return
 	}
-	if tc, ok := t.data.(*net.TCPConn); ok && reset {
+	raw := t.data
+	if tc, ok := t.data.(*tls.Conn); ok {
+		raw = tc.NetConn()
+		if t.upload && !reset {
+			t.closeTLSUpload(tc)
+		}
+	}
+	if tc, ok := raw.(*net.TCPConn); ok && reset {
 		tc.SetLinger(0)
 	}
 	t.data.Close()
