@@ -91,9 +91,9 @@ func (c *client) cmd(line string, code int) string {
 var pasvRe = regexp.MustCompile(`\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)`)
 var epsvRe = regexp.MustCompile(`\(\|\|\|(\d+)\|\)`)
 
-// passive sends verb (PASV or EPSV) and connects to the port it names, on
-// the control connection's host.
-func (c *client) passive(verb string) net.Conn {
+// passiveAddr sends verb (PASV or EPSV) and returns the address to dial:
+// the port the reply names on the control connection's host.
+func (c *client) passiveAddr(verb string) string {
 	c.t.Helper()
 	text := c.cmd(verb, map[string]int{"PASV": 227, "EPSV": 229}[verb])
 	var port string
@@ -106,11 +106,27 @@ func (c *client) passive(verb string) net.Conn {
 	}
 	require.NotEmpty(c.t, port, "no port in %q", text)
 	host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-	d, err := net.Dial("tcp", net.JoinHostPort(host, port))
-	require.NoError(c.t, err)
-	require.NoError(c.t, d.SetDeadline(time.Now().Add(timeout)))
-	c.t.Cleanup(func() { d.Close() })
-	return d
+	return net.JoinHostPort(host, port)
+}
+
+// passive sends verb (PASV or EPSV) and connects to the port it names.
+func (c *client) passive(verb string) net.Conn {
+	c.t.Helper()
+	return dialData(c.t, nil, c.passiveAddr(verb))
+}
+
+// dialData connects to a data address, from local if not nil.
+func dialData(t *testing.T, local net.IP, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: timeout}
+	if local != nil {
+		d.LocalAddr = &net.TCPAddr{IP: local}
+	}
+	conn, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	require.NoError(t, conn.SetDeadline(time.Now().Add(timeout)))
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // activeArg returns the PORT or EPRT argument for the address of ln.
@@ -138,10 +154,12 @@ func listen(t *testing.T, host string) *net.TCPListener {
 }
 
 // get runs a command that sends data over a passive connection opened with
-// EPSV and returns the data and the final reply code.
-func (c *client) get(line string) ([]byte, int) {
+// EPSV and returns the data and the final reply code. The pre lines (REST)
+// go between EPSV and line, each expecting a positive reply.
+func (c *client) get(line string, pre ...string) ([]byte, int) {
 	c.t.Helper()
 	data := c.passive("EPSV")
+	c.preamble(pre)
 	c.cmd(line, 150)
 	b, err := io.ReadAll(data)
 	require.NoError(c.t, err)
@@ -150,16 +168,27 @@ func (c *client) get(line string) ([]byte, int) {
 }
 
 // put runs a command that receives payload over a passive connection and
-// returns the final reply code.
-func (c *client) put(line string, payload []byte) int {
+// returns the final reply code. The pre lines are as for get.
+func (c *client) put(line string, payload []byte, pre ...string) int {
 	c.t.Helper()
 	data := c.passive("EPSV")
+	c.preamble(pre)
 	c.cmd(line, 150)
 	_, err := data.Write(payload)
 	require.NoError(c.t, err)
 	require.NoError(c.t, data.Close())
 	code, _ := c.read()
 	return code
+}
+
+// preamble sends lines, each expecting a 2xx or 3xx reply.
+func (c *client) preamble(lines []string) {
+	c.t.Helper()
+	for _, l := range lines {
+		c.send(l)
+		code, text := c.read()
+		require.True(c.t, code >= 200 && code < 400, "%s: %s", l, text)
+	}
 }
 
 // closed reports whether the server has closed the control connection.

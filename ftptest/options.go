@@ -105,7 +105,8 @@ func WithoutFeatures(names ...string) ServerOption {
 // (which may hold several CRLF-terminated lines, or garbage) instead of
 // handling it: the command has no other effect. The verb "GREETING" stands
 // for the greeting. If raw starts with "421" the server closes the
-// connection after writing it.
+// connection after writing it. An ABOR that comes during a transfer is
+// never replaced: it always aborts the transfer.
 func WithRawReply(verb, raw string) ServerOption {
 	return func(c *config) { c.raw[verbKey(verb)] = raw }
 }
@@ -166,8 +167,8 @@ func WithoutMLSD() ServerOption {
 	return func(c *config) { c.noMLSD = true; c.hidden["MLST"] = true }
 }
 
-// WithLogf traces every line the server receives and sends through logf
-// (t.Logf fits).
+// WithLogf traces every line the server receives and sends through logf.
+// t.Logf fits, provided [Server.Close] runs before the test ends.
 func WithLogf(logf func(format string, args ...any)) ServerOption {
 	return func(c *config) { c.logf = logf }
 }

@@ -9,6 +9,10 @@
 // addresses in PASV replies, garbage replies, delays, silence, truncated
 // transfers, missing or early replies.
 //
+// The server keeps to loopback: it listens on 127.0.0.1 or [::1], and dials
+// PORT and EPRT addresses only when they name the client's own host. TYPE A
+// is accepted, but data is always sent as it is stored.
+//
 // A typical test:
 //
 //	srv := ftptest.NewServer(ftptest.WithFiles(map[string][]byte{"a.txt": []byte("hi")}))
@@ -52,6 +56,10 @@ func NewServer(opts ...ServerOption) *Server {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	s := &Server{cfg: cfg, fs: newMemFS(), sessions: map[*session]struct{}{}}
+	for name, data := range cfg.files {
+		s.WriteFile(name, data)
+	}
 	host := "127.0.0.1"
 	if cfg.ipv6 {
 		host = "::1"
@@ -60,11 +68,8 @@ func NewServer(opts ...ServerOption) *Server {
 	if err != nil {
 		panic(fmt.Sprintf("ftptest: failed to listen on %s: %v", host, err))
 	}
-	s := &Server{cfg: cfg, ln: ln, fs: newMemFS(), sessions: map[*session]struct{}{}}
+	s.ln = ln
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for name, data := range cfg.files {
-		s.WriteFile(name, data)
-	}
 	s.wg.Go(s.acceptLoop)
 	return s
 }
@@ -128,7 +133,8 @@ func (s *Server) Close() {
 }
 
 // Commands returns every command line the server received, across all
-// connections, in the order received, exactly as sent but for the CRLF.
+// connections, in the order received, exactly as sent but for the line
+// ending. Lines rejected as longer than 64 KiB are left out.
 func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
