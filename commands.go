@@ -162,26 +162,29 @@ func (c *Conn) removeAll(ctx context.Context, p string, depth int) error {
 	if depth > 1000 {
 		return fmt.Errorf("ftp: RemoveAll %s: deeper than 1000 levels", p)
 	}
-	names, err := c.nameList(ctx, p)
+	entries, err := c.list(ctx, p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return derr
+		if errors.As(err, &ferr) {
+			return derr // not a directory either: DELE's answer stands
 		}
 		return err
 	}
-	for _, name := range names {
-		base := path.Base(name)
-		if base == "." || base == ".." || base == path.Base(p) && len(names) == 1 && name != base {
-			continue
+	for _, e := range entries {
+		if e.Name == "" {
+			continue // an unparsed line: RMD will say the directory is not empty
 		}
-		if err := c.removeAll(ctx, path.Join(p, base), depth+1); err != nil {
+		child := path.Join(p, path.Base(e.Name))
+		if e.Type == EntryDir {
+			err = c.removeAll(ctx, child, depth+1)
+		} else {
+			_, err = c.expect(ctx, 2, "DELE", child)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if _, err := c.expect(ctx, 2, "RMD", p); err != nil {
-		return errors.Join(derr, err)
-	}
-	return nil
+	_, err = c.expect(ctx, 2, "RMD", p)
+	return err
 }
 
 // Rename renames a file or directory (RNFR, then RNTO).
@@ -203,10 +206,16 @@ func (c *Conn) Rename(ctx context.Context, from, to string) error {
 
 // FileSize returns the size of a file in bytes (SIZE, RFC 3659).
 func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
-	r, err := c.do(ctx, 2, "SIZE", path)
+	unlock, err := c.acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
+	defer unlock()
+	return c.sizeOf(ctx, path)
+}
+
+// parseSize reads the 213 reply to SIZE.
+func parseSize(r *Reply) (int64, error) {
 	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
 	if err != nil || size < 0 {
 		return 0, fmt.Errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
@@ -220,23 +229,11 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	t, err := parseMDTM(strings.TrimSpace(r.Message()))
-	if err != nil {
+	t, ok := parseMLSxTime(strings.TrimSpace(r.Message()))
+	if !ok {
 		return time.Time{}, fmt.Errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
 	}
 	return t, nil
-}
-
-// parseMDTM parses an RFC 3659 time-val: YYYYMMDDHHMMSS[.fraction], UTC.
-func parseMDTM(s string) (time.Time, error) {
-	if len(s) < 14 {
-		return time.Time{}, errors.New("short time-val")
-	}
-	layout := "20060102150405"
-	if len(s) > 15 && s[14] == '.' {
-		layout += "." + strings.Repeat("9", len(s)-15)
-	}
-	return time.ParseInLocation(layout, s, time.UTC)
 }
 
 // SetModTime sets the modification time of a file (MFMT), to the second.

@@ -52,6 +52,7 @@ type Conn struct {
 	busy     bool       // a Response is open
 	features map[string]string
 	epsvOff  bool // EPSV failed once: PASV for the rest of the session
+	mlsdOff  bool // MLSD failed once: LIST for the rest of the session
 
 	cur atomic.Pointer[transfer] // the transfer under way, for Close
 }

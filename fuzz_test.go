@@ -81,15 +81,3 @@ func FuzzQuotedPath(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseMDTM(f *testing.F) {
-	for _, s := range []string{"20260102030405", "20260102030405.123", "2026", "20261302030405.", "99999999999999.9999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := parseMDTM(s)
-		if err == nil && tm.Location().String() != "UTC" {
-			t.Fatalf("parseMDTM(%q) not in UTC", s)
-		}
-	})
-}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
+	"time"
 )
 
 // maxListing bounds the bytes of one listing (NLST, LIST, MLSD): a server
@@ -15,6 +17,155 @@ const maxListing = 256 << 20
 
 // maxListLine bounds one line of a listing.
 const maxListLine = 64 << 10
+
+// List returns the entries of a directory (an empty path lists the
+// working directory): with MLSD (RFC 3659: exact types, sizes and UTC
+// times) when the server offers it, else with LIST, whose lines are parsed
+// by the format they are in (Unix, Windows/IIS, EPLF, VMS, NetWare, OS/2,
+// OS/400, MVS …). The directory itself and its parent are left out. A line
+// that no parser understands is not dropped: it comes back as an entry of
+// type EntryOther with an empty Name and the line in Raw (and in the
+// WithDebug trace).
+func (c *Conn) List(ctx context.Context, path string) ([]*Entry, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return c.list(ctx, path)
+}
+
+// list is List for a caller that holds the lock.
+func (c *Conn) list(ctx context.Context, path string) ([]*Entry, error) {
+	if c.useMLSx() {
+		entries, err := c.listMLSD(ctx, path)
+		var ferr *Error
+		if !errors.As(err, &ferr) || ferr.Code != 500 && ferr.Code != 502 {
+			return entries, err
+		}
+		// Advertised but not understood (seen on Serv-U): LIST from now on.
+		c.mlsdOff = true
+		c.ctl.trace("# ", fmt.Sprintf("MLSD failed (%v); using LIST from now on", err))
+	}
+	return c.listLIST(ctx, path)
+}
+
+// useMLSx reports whether to use MLSD and MLST.
+func (c *Conn) useMLSx() bool {
+	return !c.cfg.noMLSD && !c.mlsdOff && (c.hasFeature("MLST") || c.hasFeature("MLSD"))
+}
+
+func (c *Conn) listMLSD(ctx context.Context, dir string) ([]*Entry, error) {
+	var entries []*Entry
+	err := c.listLines(ctx, "MLSD", dir, func(line string) {
+		if strings.TrimSpace(line) == "" {
+			return
+		}
+		e, err := parseMLSxLine(line)
+		if err != nil {
+			c.ctl.trace("# ", fmt.Sprintf("unparsed MLSD line (%v): %q", err, line))
+			e = &Entry{Type: EntryOther, Size: -1, Raw: line}
+		}
+		if !mlsxIsSelfOrParent(e) && e.Name != "." && e.Name != ".." {
+			entries = append(entries, e)
+		}
+	})
+	return entries, err
+}
+
+func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
+	p := newListParser(time.Now(), c.cfg.location)
+	var entries []*Entry
+	keep := func(es []*Entry) {
+		for _, e := range es {
+			if e.Type == EntryOther && e.Name == "" {
+				c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
+			}
+			entries = append(entries, e)
+		}
+	}
+	err := c.listLines(ctx, "LIST", dir, func(line string) { keep(p.feed(line)) })
+	keep(p.flush())
+	return entries, err
+}
+
+// Stat returns the entry of one file or directory: from MLST (RFC 3659)
+// when the server offers it, else from SIZE and MDTM for a file, or a
+// CWD into it for a directory. Its Name is the last element of path.
+// errors.Is(err, fs.ErrNotExist) holds when there is no such file.
+func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	e, err := c.stat(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if base := path.Base(strings.TrimRight(p, "/")); base != "." && base != "" {
+		e.Name = base
+	} else {
+		e.Name = p
+	}
+	return e, nil
+}
+
+func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
+	if c.useMLSx() && c.hasFeature("MLST") {
+		return c.mlst(ctx, p)
+	}
+	size, serr := c.sizeOf(ctx, p)
+	if serr == nil {
+		e := &Entry{Type: EntryFile, Size: size}
+		if c.hasFeature("MDTM") {
+			if r, err := c.expect(ctx, 2, "MDTM", p); err == nil {
+				e.ModTime, _ = parseMLSxTime(strings.TrimSpace(r.Message()))
+			}
+		}
+		return e, nil
+	}
+	var ferr *Error
+	if !errors.As(serr, &ferr) {
+		return nil, serr
+	}
+	isDir, err := c.isDir(ctx, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case isDir:
+		return &Entry{Type: EntryDir, Size: -1}, nil
+	}
+	return nil, serr
+}
+
+// mlst asks for the facts of one path: "250-", one entry line that starts
+// with a space, "250 End".
+func (c *Conn) mlst(ctx context.Context, p string) (*Entry, error) {
+	r, err := c.expect(ctx, 2, "MLST", p)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range r.Lines[1:] {
+		if strings.HasPrefix(line, " ") {
+			e, err := parseMLSxLine(line[1:])
+			if err != nil {
+				return nil, fmt.Errorf("%w: MLST entry %q: %v", ErrMalformedReply, clip(line), err)
+			}
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
+}
+
+// sizeOf runs SIZE. The caller holds the lock.
+func (c *Conn) sizeOf(ctx context.Context, p string) (int64, error) {
+	r, err := c.expect(ctx, 2, "SIZE", p)
+	if err != nil {
+		return 0, err
+	}
+	return parseSize(r)
+}
 
 // NameList returns the names in a directory (NLST): bare names meant for
 // programs (RFC 1123 §4.1.2.7). An empty path lists the working directory.

@@ -3,7 +3,6 @@ package ftp
 import (
 	"net"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,27 +103,4 @@ func TestParseFeatures(t *testing.T) {
 		"MLST": "type*;size*;modify*;", "UTF8": "", "REST": "STREAM", "EPSV": "",
 	}, parseFeatures(r))
 	assert.Empty(t, parseFeatures(&Reply{Code: 211, Lines: []string{"211 No features"}}))
-}
-
-func TestParseMDTM(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-		ok   bool
-	}{
-		{"20260102030405", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), true},
-		{"20260102030405.123", time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC), true},
-		{"2026010203040", time.Time{}, false},
-		{"20261302030405", time.Time{}, false},
-		{"abcdefghijklmn", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		got, err := parseMDTM(tt.in)
-		if !tt.ok {
-			assert.Error(t, err, tt.in)
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		assert.True(t, tt.want.Equal(got), "%s: %v", tt.in, got)
-	}
 }

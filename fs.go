@@ -1,0 +1,197 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+)
+
+// FS returns the server's tree as an fs.FS rooted at the working directory
+// of the moment it is called, so that fs.WalkDir, fs.Glob, http.FS and
+// testing/fstest work on an FTP server. It is also an fs.ReadDirFS,
+// fs.StatFS and fs.ReadFileFS. Every operation runs with ctx. Files stream
+// from the server as they are read; while one is open for reading, other
+// calls on the Conn get ErrBusy, so read and close one file at a time.
+func (c *Conn) FS(ctx context.Context) fs.FS {
+	root, err := c.CurrentDir(ctx)
+	return &ftpFS{c: c, ctx: ctx, root: root, err: err}
+}
+
+type ftpFS struct {
+	c    *Conn
+	ctx  context.Context
+	root string
+	err  error // from finding the root
+}
+
+// remote maps an fs.FS name to a server path, refusing invalid names.
+func (f *ftpFS) remote(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if f.err != nil {
+		return "", &fs.PathError{Op: op, Path: name, Err: f.err}
+	}
+	return path.Join(f.root, name), nil
+}
+
+// Stat returns the file information of name.
+func (f *ftpFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := f.remote("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	e, err := f.c.Stat(f.ctx, p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	e.Name = path.Base(name)
+	return dirEntry{e}, nil
+}
+
+// ReadDir lists the directory name, sorted by name. Lines of a LIST reply
+// that no parser understood are left out: they have no name.
+func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := f.remote("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := f.c.List(f.ctx, p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	out := make([]fs.DirEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.Name != "" && !strings.Contains(e.Name, "/") {
+			out = append(out, dirEntry{e})
+		}
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// ReadFile downloads the whole file name.
+func (f *ftpFS) ReadFile(name string) ([]byte, error) {
+	p, err := f.remote("readfile", name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.c.Retr(f.ctx, p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: err}
+	}
+	b, err := io.ReadAll(r)
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: err}
+	}
+	return b, nil
+}
+
+// Open opens name: a directory for ReadDir, or a file whose download
+// starts at the first Read.
+func (f *ftpFS) Open(name string) (fs.File, error) {
+	info, err := f.Stat(name)
+	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			pe.Op = "open"
+		}
+		return nil, err
+	}
+	if info.IsDir() {
+		return &ftpDir{fs: f, name: name, info: info}, nil
+	}
+	return &ftpFile{fs: f, name: name, info: info}, nil
+}
+
+// ftpFile is a file opened by ftpFS.Open.
+type ftpFile struct {
+	fs     *ftpFS
+	name   string
+	info   fs.FileInfo
+	r      *Response
+	closed bool
+}
+
+func (f *ftpFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+
+func (f *ftpFile) Read(p []byte) (int, error) {
+	if f.closed {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrClosed}
+	}
+	if f.r == nil {
+		r, err := f.fs.c.Retr(f.fs.ctx, path.Join(f.fs.root, f.name))
+		if err != nil {
+			return 0, &fs.PathError{Op: "read", Path: f.name, Err: err}
+		}
+		f.r = r
+	}
+	return f.r.Read(p)
+}
+
+func (f *ftpFile) Close() error {
+	if f.closed {
+		return &fs.PathError{Op: "close", Path: f.name, Err: fs.ErrClosed}
+	}
+	f.closed = true
+	if f.r != nil {
+		return f.r.Close()
+	}
+	return nil
+}
+
+// ftpDir is a directory opened by ftpFS.Open.
+type ftpDir struct {
+	fs      *ftpFS
+	name    string
+	info    fs.FileInfo
+	entries []fs.DirEntry // nil until listed
+	closed  bool
+}
+
+func (d *ftpDir) Stat() (fs.FileInfo, error) { return d.info, nil }
+
+func (d *ftpDir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+}
+
+func (d *ftpDir) Close() error {
+	if d.closed {
+		return &fs.PathError{Op: "close", Path: d.name, Err: fs.ErrClosed}
+	}
+	d.closed = true
+	return nil
+}
+
+// ReadDir returns the next n entries, or all that are left for n <= 0,
+// as fs.ReadDirFile specifies.
+func (d *ftpDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if d.closed {
+		return nil, &fs.PathError{Op: "readdir", Path: d.name, Err: fs.ErrClosed}
+	}
+	if d.entries == nil {
+		entries, err := d.fs.ReadDir(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.entries = entries
+	}
+	if n <= 0 {
+		out := d.entries
+		d.entries = d.entries[len(d.entries):]
+		return out, nil
+	}
+	if len(d.entries) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(d.entries))
+	out := d.entries[:n]
+	d.entries = d.entries[n:]
+	return out, nil
+}

@@ -1,0 +1,244 @@
+package ftp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pasvport/ftp/ftptest"
+)
+
+func seedTree(srv *ftptest.Server) {
+	srv.WriteFile("/pub/a.txt", []byte("alpha"))
+	srv.WriteFile("/pub/b dir/c.txt", []byte("charlie!"))
+	srv.WriteFile("/pub/b dir/deeper/d.bin", bytes.Repeat([]byte{1}, 1000))
+	srv.MkdirAll("/pub/empty")
+	srv.SetModTime("/pub/a.txt", time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC))
+}
+
+func TestList(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		srvOpts []ftptest.ServerOption
+		opts    []Option
+		verb    string
+	}{
+		{"MLSD", nil, nil, "MLSD"},
+		{"LIST when the client says so", nil, []Option{WithoutMLSD()}, "LIST"},
+		{"LIST when the server lacks MLSD", []ftptest.ServerOption{ftptest.WithoutMLSD()}, nil, "LIST"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.srvOpts...)
+			seedTree(srv)
+			c := dialTest(t, srv, tt.opts...)
+			entries, err := c.List(context.Background(), "/pub")
+			require.NoError(t, err)
+			byName := map[string]*Entry{}
+			for _, e := range entries {
+				byName[e.Name] = e
+				assert.NotEmpty(t, e.Raw)
+			}
+			require.Len(t, byName, 3, "no . or .. entries: %v", entries)
+			assert.Equal(t, EntryFile, byName["a.txt"].Type)
+			assert.Equal(t, int64(5), byName["a.txt"].Size)
+			assert.Equal(t, EntryDir, byName["b dir"].Type)
+			assert.Equal(t, EntryDir, byName["empty"].Type)
+			assert.Equal(t, 2020, byName["a.txt"].ModTime.Year())
+			assert.Contains(t, verbs(srv), tt.verb)
+		})
+	}
+}
+
+func TestListOddLines(t *testing.T) {
+	lines := []string{
+		"total 3",
+		"drwxr-xr-x   2 ftp ftp  4096 Jan  1  2020 .",
+		"-rw-r--r--   1 ftp ftp  6000000000 Mar 17  2021 huge file.iso",
+		"lrwxrwxrwx   1 ftp ftp        7 Mar 17  2021 latest -> huge file.iso",
+		"this line is in no known format at all",
+		"01-02-21  03:04PM       <DIR>          Windows Dir",
+	}
+	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/odd", lines...))
+	var trace bytes.Buffer
+	c := dialTest(t, srv, WithDebug(&trace))
+	entries, err := c.List(context.Background(), "/odd")
+	require.NoError(t, err)
+	require.Len(t, entries, 4)
+	assert.Equal(t, "huge file.iso", entries[0].Name)
+	assert.Equal(t, int64(6000000000), entries[0].Size)
+	assert.Equal(t, EntryLink, entries[1].Type)
+	assert.Equal(t, "huge file.iso", entries[1].Target)
+	assert.Equal(t, EntryOther, entries[2].Type, "never silently dropped")
+	assert.Equal(t, "", entries[2].Name)
+	assert.Equal(t, lines[4], entries[2].Raw)
+	assert.Contains(t, trace.String(), "unparsed LIST line")
+	assert.Equal(t, "Windows Dir", entries[3].Name)
+	assert.Equal(t, EntryDir, entries[3].Type)
+}
+
+func TestListMLSDBrokenFallsBackToLIST(t *testing.T) {
+	srv := newServer(t, ftptest.WithRawReply("MLSD", "500 Unknown command\r\n"))
+	seedTree(srv)
+	c := dialTest(t, srv)
+	for range 2 {
+		entries, err := c.List(context.Background(), "/pub")
+		require.NoError(t, err)
+		assert.Len(t, entries, 3)
+	}
+	assert.Equal(t, 1, count(verbs(srv), "MLSD"), "MLSD tried once")
+	assert.Equal(t, 2, count(verbs(srv), "LIST"))
+}
+
+func TestStat(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []ftptest.ServerOption
+	}{{"MLST", nil}, {"fallback", []ftptest.ServerOption{ftptest.WithoutMLSD()}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.opts...)
+			seedTree(srv)
+			c := dialTest(t, srv)
+			ctx := context.Background()
+
+			e, err := c.Stat(ctx, "/pub/a.txt")
+			require.NoError(t, err)
+			assert.Equal(t, "a.txt", e.Name)
+			assert.Equal(t, EntryFile, e.Type)
+			assert.Equal(t, int64(5), e.Size)
+			assert.True(t, e.ModTime.Equal(time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)), "%v", e.ModTime)
+
+			e, err = c.Stat(ctx, "/pub/b dir")
+			require.NoError(t, err)
+			assert.Equal(t, "b dir", e.Name)
+			assert.Equal(t, EntryDir, e.Type)
+
+			_, err = c.Stat(ctx, "/pub/missing")
+			assert.ErrorIs(t, err, fs.ErrNotExist)
+			dir, err := c.CurrentDir(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "/", dir, "the fallback leaves the working directory alone")
+		})
+	}
+}
+
+func TestWalk(t *testing.T) {
+	srv := newServer(t)
+	seedTree(srv)
+	c := dialTest(t, srv)
+	ctx := context.Background()
+
+	var seen []string
+	err := c.Walk(ctx, "/pub", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		seen = append(seen, p)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"/pub", "/pub/a.txt", "/pub/b dir", "/pub/b dir/c.txt", "/pub/b dir/deeper",
+		"/pub/b dir/deeper/d.bin", "/pub/empty",
+	}, seen)
+
+	seen = nil
+	err = c.Walk(ctx, "/pub", func(p string, d fs.DirEntry, err error) error {
+		seen = append(seen, p)
+		if d.Name() == "b dir" {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/pub", "/pub/a.txt", "/pub/b dir", "/pub/empty"}, seen, "SkipDir")
+
+	seen = nil
+	err = c.Walk(ctx, "/pub", func(p string, d fs.DirEntry, err error) error {
+		seen = append(seen, p)
+		if p == "/pub/b dir/c.txt" {
+			return fs.SkipAll
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/pub", "/pub/a.txt", "/pub/b dir", "/pub/b dir/c.txt"}, seen, "SkipAll")
+
+	stop := errors.New("stop")
+	err = c.Walk(ctx, "/missing", func(p string, d fs.DirEntry, err error) error {
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+		assert.Nil(t, d)
+		return stop
+	})
+	assert.ErrorIs(t, err, stop)
+}
+
+func TestWalkDeepTree(t *testing.T) {
+	srv := newServer(t)
+	deep := "/d"
+	for i := range 200 {
+		deep = path.Join(deep, string(rune('a'+i%26)))
+	}
+	srv.WriteFile(deep+"/leaf", []byte("x"))
+	c := dialTest(t, srv)
+	n := 0
+	require.NoError(t, c.Walk(context.Background(), "/d", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		n++
+		return nil
+	}))
+	assert.Equal(t, 202, n)
+}
+
+func TestFS(t *testing.T) {
+	srv := newServer(t)
+	seedTree(srv)
+	c := dialTest(t, srv)
+	ctx := context.Background()
+	require.NoError(t, c.ChangeDir(ctx, "/pub"))
+	fsys := c.FS(ctx)
+
+	require.NoError(t, fstest.TestFS(fsys, "a.txt", "b dir/c.txt", "b dir/deeper/d.bin", "empty"))
+
+	b, err := fs.ReadFile(fsys, "b dir/c.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "charlie!", string(b))
+
+	matches, err := fs.Glob(fsys, "*/*.txt")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b dir/c.txt"}, matches)
+
+	var files []string
+	require.NoError(t, fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}))
+	sort.Strings(files)
+	assert.Equal(t, []string{"a.txt", "b dir/c.txt", "b dir/deeper/d.bin"}, files)
+
+	_, err = fsys.Open("../etc/passwd")
+	assert.ErrorIs(t, err, fs.ErrInvalid)
+	_, err = fsys.Open("missing")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.True(t, strings.HasPrefix(err.Error(), "open missing"))
+}
+
+func TestRemoveAllWithList(t *testing.T) {
+	for _, opt := range []Option{WithPassive(), WithoutMLSD()} {
+		srv := newServer(t)
+		seedTree(srv)
+		c := dialTest(t, srv, opt)
+		require.NoError(t, c.RemoveAll(context.Background(), "/pub"))
+		_, err := srv.Stat("/pub")
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+	}
+}

@@ -1,0 +1,84 @@
+package ftp
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkFuzzEntry checks the invariants every entry keeps, whatever the input.
+func checkFuzzEntry(t *testing.T, e *Entry) {
+	t.Helper()
+	if e == nil {
+		t.Fatal("nil entry")
+	}
+	if e.Raw == "" {
+		t.Errorf("entry %+v has no Raw", e)
+	}
+	if e.Size < -1 {
+		t.Errorf("entry %+v has size %d", e, e.Size)
+	}
+	if e.Name == "" && e.Type != EntryOther {
+		t.Errorf("entry %+v of type %v has no name", e, e.Type)
+	}
+}
+
+func addSampleSeeds(f *testing.F, mlsx bool) {
+	for _, c := range loadListingSample(f) {
+		if (c.Format == "mlsd") == mlsx {
+			f.Add(c.Line)
+		}
+	}
+}
+
+func FuzzParseMLSx(f *testing.F) {
+	addSampleSeeds(f, true)
+	f.Fuzz(func(t *testing.T, line string) {
+		e, err := parseMLSxLine(line)
+		if err != nil {
+			if e != nil {
+				t.Fatal("entry with an error")
+			}
+			return
+		}
+		checkFuzzEntry(t, e)
+		if e.Raw != line {
+			t.Errorf("Raw %q, want %q", e.Raw, line)
+		}
+		if !strings.HasSuffix(line, " "+e.Name) {
+			t.Errorf("name %q is not the end of the line %q", e.Name, line)
+		}
+		for k := range e.Facts {
+			if k != strings.ToLower(k) {
+				t.Errorf("fact name %q not in lower case", k)
+			}
+		}
+	})
+}
+
+// FuzzListParser feeds the lines of the input to one parser. Every entry
+// keeps the invariants, and every line it returns is one that was fed.
+func FuzzListParser(f *testing.F) {
+	addSampleSeeds(f, false)
+	f.Add("LONG.NAME;1\n   2/3  1-JAN-2000 12:00:00 [A,B] (RWED,,,)\nX.;1")
+	f.Add("Name     VV.MM   Created       Changed      Size  Init   Mod   Id\nSAVE03    01.03 2002/09/12 2002/10/11 09:37    11    11     0 KIL001\nMEMBER")
+	f.Fuzz(func(t *testing.T, listing string) {
+		p := newListParser(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC), time.UTC)
+		lines := strings.Split(listing, "\n")
+		var got []*Entry
+		for _, l := range lines {
+			got = append(got, p.feed(l)...)
+		}
+		got = append(got, p.flush()...)
+		if len(got) > len(lines) {
+			t.Fatalf("%d entries from %d lines", len(got), len(lines))
+		}
+		for _, e := range got {
+			checkFuzzEntry(t, e)
+			if !strings.Contains(listing, strings.ReplaceAll(e.Raw, "\r\n", "\n")) &&
+				!strings.Contains(listing, e.Raw) {
+				t.Errorf("Raw %q is not from the input", e.Raw)
+			}
+		}
+	})
+}

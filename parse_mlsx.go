@@ -1,0 +1,149 @@
+package ftp
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Errors of parseMLSxLine.
+var (
+	errMLSxNoSpace = errors.New("ftp: MLSx entry has no space before its name")
+	errMLSxNoName  = errors.New("ftp: MLSx entry has an empty name")
+	errMLSxFact    = errors.New("ftp: MLSx entry has a malformed fact")
+)
+
+// parseMLSxLine parses one line of an MLSD listing, or the entry line of an
+// MLST reply once the caller has removed its single leading space (RFC 3659
+// §7.2):
+//
+//	entry = [facts] SP pathname
+//	facts = 1*(factname "=" value ";")
+//
+// Exactly one space separates the facts from the name, and the name is all
+// the rest of the line, leading spaces and ';' included; a line that starts
+// with the space has no facts. Each fact is split at its first '=' (the
+// value of "type=OS.unix=slink:/foobar" holds one); fact names are matched
+// without regard to case and stored in Entry.Facts in lower case, values as
+// sent. The ';' after the last fact is optional, as servers built on drafts
+// before mlst-07 leave it out.
+//
+// Type: "file", "dir", "cdir", "pdir" and the symbolic links
+// "OS.unix=slink:target" and "OS.unix=symlink" (ProFTPD) are known;
+// anything else is EntryOther. Size comes from "size", or "sizd" for a
+// directory, and is -1 without them; ModTime from "modify", in UTC.
+//
+// The entries for the listed directory itself and its parent (type cdir and
+// pdir) are returned as directories like any other; callers listing a
+// directory skip them with mlsxIsSelfOrParent. MLST of a directory may
+// answer with a cdir entry, which is then the one wanted.
+func parseMLSxLine(line string) (*Entry, error) {
+	sp := strings.IndexByte(line, ' ')
+	if sp < 0 {
+		return nil, errMLSxNoSpace
+	}
+	facts, name := line[:sp], line[sp+1:]
+	if name == "" {
+		return nil, errMLSxNoName
+	}
+	e := &Entry{Name: name, Type: EntryOther, Size: -1, Raw: line}
+	if facts == "" {
+		return e, nil
+	}
+	e.Facts = make(map[string]string, strings.Count(facts, ";")+1)
+	for facts != "" {
+		var f string
+		f, facts, _ = strings.Cut(facts, ";")
+		if f == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, errMLSxFact
+		}
+		e.Facts[mlsxFactName(k)] = v
+	}
+	e.Type, e.Target = mlsxType(e.Facts["type"])
+	size, ok := e.Facts["size"]
+	if !ok && e.Type == EntryDir {
+		size, ok = e.Facts["sizd"]
+	}
+	if ok {
+		if n, ok := parseListUint(size); ok {
+			e.Size = n
+		}
+	}
+	if t, ok := parseMLSxTime(e.Facts["modify"]); ok {
+		e.ModTime = t
+	}
+	return e, nil
+}
+
+// mlsxFactNames are the fact names servers send, in lower case: RFC 3659's
+// and the common OS-specific ones.
+var mlsxFactNames = [...]string{
+	"type", "size", "modify", "perm", "unique", "create", "lang",
+	"media-type", "charset", "sizd", "unix.mode", "unix.owner",
+	"unix.group", "unix.uid", "unix.gid", "unix.ownername",
+	"unix.groupname", "win32.ea",
+}
+
+// mlsxFactName returns k in lower case, without allocating for the names
+// servers commonly send.
+func mlsxFactName(k string) string {
+	for _, n := range mlsxFactNames {
+		if len(n) == len(k) && strings.EqualFold(n, k) {
+			return n
+		}
+	}
+	return strings.ToLower(k)
+}
+
+// mlsxType returns the entry type of a type fact, and the target of a
+// symbolic link when the fact names it.
+func mlsxType(v string) (EntryType, string) {
+	switch {
+	case strings.EqualFold(v, "file"):
+		return EntryFile, ""
+	case strings.EqualFold(v, "dir"), strings.EqualFold(v, "cdir"), strings.EqualFold(v, "pdir"):
+		return EntryDir, ""
+	case len(v) > 8 && strings.EqualFold(v[:8], "OS.unix="):
+		kind, target, _ := strings.Cut(v[8:], ":")
+		if strings.EqualFold(kind, "slink") || strings.EqualFold(kind, "symlink") {
+			return EntryLink, target
+		}
+	}
+	return EntryOther, ""
+}
+
+// mlsxIsSelfOrParent reports whether e, from parseMLSxLine, is the entry of
+// the listed directory itself or of its parent (type cdir or pdir), which
+// a directory listing leaves out.
+func mlsxIsSelfOrParent(e *Entry) bool {
+	t := e.Facts["type"]
+	return strings.EqualFold(t, "cdir") || strings.EqualFold(t, "pdir")
+}
+
+// parseMLSxTime parses an RFC 3659 time-val, YYYYMMDDHHMMSS[.F+], in UTC.
+// It is also the format of the MDTM reply.
+func parseMLSxTime(s string) (time.Time, bool) {
+	if len(s) < 14 || !isListDigits(s[:14]) {
+		return time.Time{}, false
+	}
+	num := func(i, j int) int { n, _ := parseListInt(s[i:j]); return n }
+	y, mo, d, h, mi, sec := num(0, 4), num(4, 6), num(6, 8), num(8, 10), num(10, 12), num(12, 14)
+	if !validListDate(y, mo, d) || h > 23 || mi > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if frac := s[14:]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 || !isListDigits(frac[1:]) {
+			return time.Time{}, false
+		}
+		ns, _ = parseListInt(frac[1:])
+		for range 10 - len(frac) {
+			ns *= 10
+		}
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+}

@@ -1,0 +1,389 @@
+package ftp
+
+import (
+	"strings"
+	"time"
+)
+
+// parseListUnix parses the "ls -l" line that most servers send, Unix or
+// not (vsftpd, ProFTPD, Pure-FTPd, IIS in Unix mode, FileZilla Server,
+// embedded servers), in all the variants seen in the wild:
+//
+//	drwxr-xr-x   2 owner group  4096 Mar  2 15:13 name        the classic
+//	-rw-r--r--+  1 owner group  1234 2023-01-02 15:04 name    ACL mark, ls --time-style=long-iso
+//	crw-------   1 root  sys  109,767 Jul  2  2004 device     major,minor instead of a size
+//	-rw-r--r--   1 1        3518644 May 25 12:12 std          no group column
+//	-rw-r--r--   1 ftp group with spaces 83853 Jan 22  2001 x Cygwin group names
+//	-------r--   326  1391972  1392298 Nov 22  1995 name      NetPresenz, MacOS Peter (fork sizes)
+//	drwxrwxr-x   folder   2 May 10  1996 name                 NetPresenz and hostedftp folders
+//	-C--E-----FTP B BCC3I1  7670  1294495 Jan 13 07:42 name   Sterling Connect:Enterprise
+//
+// The columns between the mode and the size vary (link count, owner and
+// group may be missing, group names may hold spaces), so the parser looks
+// for the leftmost field that is a size followed by a date it knows (see
+// unixDate). The name is the rest of the line; for a symbolic link it is
+// split at the first " -> " into Name and Target.
+func parseListUnix(p *listParser, l *listLine) (*Entry, bool) {
+	mode := l.field(0)
+	typ, devices, ok := unixModeType(mode)
+	if !ok {
+		return nil, false
+	}
+	tail, ok := p.scanUnixTail(l, 1, devices)
+	if !ok {
+		return nil, false
+	}
+	cols := tail.sizeCol - 1 // fields between the mode and the size
+	switch {
+	case isEnterpriseMode(mode):
+		// "B BCC3I1 7670": owner and group columns of its own.
+	case cols == 0:
+		return nil, false
+	case cols == 1 && l.field(1) == "folder":
+		// NetPresenz folder: the number is an item count, not bytes.
+		tail.size = -1
+	case cols == 2 && l.field(2) == "folder":
+		// "123 folder 0": a mangled NetPresenz folder line (Commons Net
+		// bad sample), not an owner named "folder".
+		return nil, false
+	case cols == 2 && isListDigits(l.field(1)) && !tail.device && !lsAligned(l, tail.sizeCol):
+		// "links owner size" without a group, or NetPresenz's
+		// "resource data total". The same three columns also fit "links
+		// owner group" with the size missing; ls right-aligns the size and
+		// follows it with exactly one space, so demand that.
+		return nil, false
+	}
+	name, target := tail.name, ""
+	if typ == EntryLink {
+		if n, t, found := strings.Cut(name, " -> "); found {
+			name, target = n, t
+		}
+	}
+	if name == "" {
+		return nil, false
+	}
+	return &Entry{Name: name, Type: typ, Size: tail.size, ModTime: tail.time, Target: target}, true
+}
+
+// parseListNetWare parses the listing of Novell NetWare servers, which
+// print the type, the trustee rights in brackets, the owner, then the ls
+// size and date:
+//
+//	d [RWCEAFMS] rwinston          512 Nov 24  2005 Favorites
+//	- [R----F--] supervisor     12345 Apr 13 23:52 file.txt
+func parseListNetWare(p *listParser, l *listLine) (*Entry, bool) {
+	var typ EntryType
+	switch l.field(0) {
+	case "d":
+		typ = EntryDir
+	case "-":
+		typ = EntryFile
+	default:
+		return nil, false
+	}
+	rights := l.field(1)
+	if len(rights) < 3 || rights[0] != '[' || rights[len(rights)-1] != ']' {
+		return nil, false
+	}
+	tail, ok := p.scanUnixTail(l, 2, false)
+	if !ok || tail.name == "" {
+		return nil, false
+	}
+	return &Entry{Name: tail.name, Type: typ, Size: tail.size, ModTime: tail.time}, true
+}
+
+// unixModeType checks the mode field of an ls line ("drwxr-xr-x", with an
+// optional ACL "+", macOS "@" or SELinux "." after it, or Connect:Enterprise's
+// "-C--E-----FTP") and returns the entry type it gives, and whether the size
+// column may hold "major, minor" instead (block and character devices).
+func unixModeType(mode string) (typ EntryType, devices, ok bool) {
+	if isEnterpriseMode(mode) {
+		return EntryFile, false, true
+	}
+	switch len(mode) {
+	case 10:
+	case 11:
+		if c := mode[10]; c != '+' && c != '@' && c != '.' {
+			return 0, false, false
+		}
+	default:
+		return 0, false, false
+	}
+	for i := 1; i < 10; i++ {
+		if !strings.ContainsRune("-rwxsStTlL", rune(mode[i])) {
+			return 0, false, false
+		}
+	}
+	switch mode[0] {
+	case '-', 'f':
+		return EntryFile, false, true
+	case 'd':
+		return EntryDir, false, true
+	case 'l':
+		return EntryLink, false, true
+	case 'b', 'c':
+		return EntryOther, true, true
+	case 'p', 's', 'D', 'n':
+		// FIFO, socket, Solaris door, HP-UX network special file.
+		return EntryOther, false, true
+	}
+	return 0, false, false
+}
+
+// isEnterpriseMode reports whether mode is the mode field of Sterling
+// Connect:Enterprise ("-C--E-----FTP"): ten flag letters or dashes, then
+// the protocol name.
+func isEnterpriseMode(mode string) bool {
+	if len(mode) != 13 || !strings.HasSuffix(mode, "FTP") {
+		return false
+	}
+	for i := range 10 {
+		if c := mode[i]; c != '-' && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// lsAligned reports whether the size in field col is followed by exactly
+// one space, as ls prints it.
+func lsAligned(l *listLine, col int) bool {
+	end := l.f[col].end
+	return end+1 < len(l.s) && l.s[end] == ' ' && !isListSpace(l.s[end+1])
+}
+
+// unixTail is what follows the owner and group of an ls line.
+type unixTail struct {
+	sizeCol int   // index of the size field
+	size    int64 // -1 for devices
+	device  bool
+	time    time.Time
+	name    string
+}
+
+// scanUnixTail finds, from field from on, the leftmost field that is a size
+// followed by a date, and returns them with the name after the date.
+// devices allows "major, minor" and "major,minor" in place of the size.
+func (p *listParser) scanUnixTail(l *listLine, from int, devices bool) (unixTail, bool) {
+	for i := from; i < l.n; i++ {
+		size, dateCol, device, ok := unixSize(l, i, devices)
+		if !ok {
+			continue
+		}
+		t, name, ok := p.unixDate(l, dateCol)
+		if !ok {
+			continue
+		}
+		return unixTail{sizeCol: i, size: size, device: device, time: t, name: name}, true
+	}
+	return unixTail{}, false
+}
+
+// unixSize parses the size in field i and returns the index of the field
+// after it.
+func unixSize(l *listLine, i int, devices bool) (size int64, next int, device, ok bool) {
+	f := l.field(i)
+	if devices {
+		if major, ok := strings.CutSuffix(f, ","); ok {
+			if isListDigits(major) && isListDigits(l.field(i+1)) {
+				return -1, i + 2, true, true
+			}
+		}
+		if major, minor, found := strings.Cut(f, ","); found && isListDigits(major) && isListDigits(minor) {
+			return -1, i + 1, true, true
+		}
+	}
+	if f == "" || f[0] < '0' || f[0] > '9' {
+		return 0, 0, false, false
+	}
+	size, ok = parseListHumanSize(f)
+	return size, i + 1, false, ok
+}
+
+// unixDate parses the date of an ls line starting at field j and returns it
+// with the name that follows. It knows
+//
+//	Mar 17 11:07 / Jan 22  2001    the classic; the year stands for the time
+//	Oct 08, 2002 09:47             VShell
+//	29 Jul 02:27 / 01 oct 2004     day before month (European locales)
+//	3 29 03:26                     numeric month and day
+//	2005-03-02 18:06[:05[.123] +0100]   --time-style=long-iso and full-iso
+//	1999/10/12 17:12 / 2004.07.15  other numeric dates, time optional
+//	2005년 1월 6일 / 1月 6日 12:00   Korean, Chinese and Japanese locales
+//
+// After the classic forms, whose time or year ls pads to five columns, the
+// name starts after exactly one space, so a name's own leading spaces are
+// kept; after the others all spaces are skipped.
+func (p *listParser) unixDate(l *listLine, j int) (time.Time, string, bool) {
+	f := l.field(j)
+	if f == "" {
+		return time.Time{}, "", false
+	}
+	if m, ok := parseListMonth(f); ok {
+		return p.unixMonthFirst(l, j, m)
+	}
+	if day, dot := strings.CutSuffix(f, "."); isListDigits(day) && len(day) <= 2 {
+		d, _ := parseListInt(day)
+		if m, ok := parseListMonth(l.field(j + 1)); ok {
+			return p.unixTimeOrYear(l, j+2, m, d) // "29 Jul", "3. Okt"
+		}
+		if dot {
+			return time.Time{}, "", false
+		}
+		day := l.field(j + 1)
+		if isListDigits(day) && len(day) <= 2 {
+			d2, _ := parseListInt(day)
+			h, mi, _, ok := parseListClock(l.field(j + 2))
+			if !ok || len(l.field(j+2)) > 5 {
+				return time.Time{}, "", false
+			}
+			t, ok := p.yearless(d, d2, h, mi)
+			return t, l.afterOneSpace(j + 2), ok
+		}
+		return time.Time{}, "", false
+	}
+	if len(f) == 10 && (f[4] == '-' || f[4] == '/' || f[4] == '.') && f[7] == f[4] {
+		return p.unixNumericDate(l, j)
+	}
+	return p.unixCJKDate(l, j)
+}
+
+// unixMonthFirst parses "Mon DD HH:MM", "Mon DD YYYY" and VShell's
+// "Mon DD, YYYY HH:MM" whose month m is field j.
+func (p *listParser) unixMonthFirst(l *listLine, j, m int) (time.Time, string, bool) {
+	day, comma := strings.CutSuffix(l.field(j+1), ",")
+	if !isListDigits(day) || len(day) > 2 {
+		return time.Time{}, "", false
+	}
+	d, _ := parseListInt(day)
+	if !comma {
+		return p.unixTimeOrYear(l, j+2, m, d)
+	}
+	y, ok := parseListYear(l.field(j + 2))
+	if !ok {
+		return time.Time{}, "", false
+	}
+	last, h, mi := j+2, 0, 0
+	if hh, mm, _, ok := parseListClock(l.field(j + 3)); ok {
+		last, h, mi = j+3, hh, mm
+	}
+	t, ok := p.date(y, m, d, h, mi, 0)
+	return t, l.afterOneSpace(last), ok
+}
+
+// unixTimeOrYear parses field k of a classic date, which is either the time
+// ("11:07", " 5:12") of a date within the last six months, or a year.
+func (p *listParser) unixTimeOrYear(l *listLine, k, m, d int) (time.Time, string, bool) {
+	f := l.field(k)
+	if y, ok := parseListYear(f); ok {
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.afterOneSpace(k), ok
+	}
+	h, mi, _, ok := parseListClock(f)
+	if !ok || len(f) > 5 {
+		return time.Time{}, "", false
+	}
+	t, ok := p.yearless(m, d, h, mi)
+	return t, l.afterOneSpace(k), ok
+}
+
+// unixNumericDate parses "YYYY-MM-DD HH:MM[:SS[.frac]] [±hhmm]" (GNU ls
+// long-iso and full-iso; the time is required, as Commons Net does), and
+// "YYYY/MM/DD" and "YYYY.MM.DD" with an optional time.
+func (p *listParser) unixNumericDate(l *listLine, j int) (time.Time, string, bool) {
+	f := l.field(j)
+	y, ok1 := parseListYear(f[:4])
+	m, ok2 := parseListInt(f[5:7])
+	d, ok3 := parseListInt(f[8:])
+	if !ok1 || !ok2 || !ok3 || !isListDigits(f[5:7]) || !isListDigits(f[8:]) {
+		return time.Time{}, "", false
+	}
+	last, h, mi, s := j, 0, 0, 0
+	if hh, mm, ss, ok := parseListClock(l.field(j + 1)); ok {
+		last, h, mi, s = j+1, hh, mm, ss
+	} else if f[4] == '-' {
+		return time.Time{}, "", false
+	}
+	t, ok := p.date(y, m, d, h, mi, s)
+	if !ok {
+		return time.Time{}, "", false
+	}
+	if last == j+1 {
+		if zone, ok := parseListZone(l.field(j + 2)); ok {
+			t = time.Date(y, time.Month(m), d, h, mi, s, 0, zone)
+			last = j + 2
+		}
+	}
+	return t, l.rest(last + 1), true
+}
+
+// parseListZone parses a numeric zone such as "+0100" or "-0530".
+func parseListZone(s string) (*time.Location, bool) {
+	if len(s) != 5 || (s[0] != '+' && s[0] != '-') || !isListDigits(s[1:]) {
+		return nil, false
+	}
+	h, _ := parseListInt(s[1:3])
+	m, _ := parseListInt(s[3:])
+	if h > 14 || m > 59 {
+		return nil, false
+	}
+	off := h*3600 + m*60
+	if s[0] == '-' {
+		off = -off
+	}
+	return time.FixedZone("", off), true
+}
+
+// unixCJKDate parses the dates of Korean, Chinese and Japanese locales:
+// "2005년 1월 6일", "2005年 1月 6日", "1月 6日 12:00" and "1月 6日 2005年".
+func (p *listParser) unixCJKDate(l *listLine, j int) (time.Time, string, bool) {
+	if y, ok := cjkNumber(l.field(j), "年", "년"); ok {
+		m, ok1 := cjkNumber(l.field(j+1), "月", "월")
+		d, ok2 := cjkNumber(l.field(j+2), "日", "일")
+		if !ok1 || !ok2 {
+			return time.Time{}, "", false
+		}
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.rest(j + 3), ok
+	}
+	m, ok1 := cjkNumber(l.field(j), "月", "월")
+	d, ok2 := cjkNumber(l.field(j+1), "日", "일")
+	if !ok1 || !ok2 {
+		return time.Time{}, "", false
+	}
+	if y, ok := cjkNumber(l.field(j+2), "年", "년"); ok {
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.rest(j + 3), ok
+	}
+	h, mi, _, ok := parseListClock(l.field(j + 2))
+	if !ok {
+		return time.Time{}, "", false
+	}
+	t, ok := p.yearless(m, d, h, mi)
+	return t, l.rest(j + 3), ok
+}
+
+// cjkNumber parses a number followed by one of two unit characters.
+func cjkNumber(s, unit1, unit2 string) (int, bool) {
+	n, ok := strings.CutSuffix(s, unit1)
+	if !ok {
+		n, ok = strings.CutSuffix(s, unit2)
+	}
+	if !ok {
+		return 0, false
+	}
+	return parseListInt(n)
+}
+
+// isListDigits reports whether s is a non-empty string of ASCII digits.
+func isListDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
