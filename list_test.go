@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -240,5 +241,46 @@ func TestRemoveAllWithList(t *testing.T) {
 		require.NoError(t, c.RemoveAll(context.Background(), "/pub"))
 		_, err := srv.Stat("/pub")
 		assert.ErrorIs(t, err, fs.ErrNotExist)
+	}
+}
+
+// Every LIST format of the sample, served by ftptest and listed end to end:
+// the client finds each entry the sample expects, in order, and keeps each
+// line it cannot parse.
+func TestListSampleOverTheWire(t *testing.T) {
+	byFormat := map[string][]listingCase{}
+	var formats []string
+	for _, c := range loadListingSample(t) {
+		if c.Format == "mlsd" || c.Format == "mlst" {
+			continue
+		}
+		if _, ok := byFormat[c.Format]; !ok {
+			formats = append(formats, c.Format)
+		}
+		byFormat[c.Format] = append(byFormat[c.Format], c)
+	}
+	for _, format := range formats {
+		t.Run(format, func(t *testing.T) {
+			var lines, want []string
+			for _, c := range byFormat[format] {
+				lines = append(lines, strings.Split(c.Line, "\r\n")...)
+				// In one VMS listing an older version of a file is not
+				// listed again, so a name comes once.
+				if !c.Expect.Reject && !c.Expect.Omit && c.Expect.Name != nil && !slices.Contains(want, *c.Expect.Name) {
+					want = append(want, *c.Expect.Name)
+				}
+			}
+			srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/x", lines...))
+			c := dialTest(t, srv)
+			entries, err := c.List(context.Background(), "/x")
+			require.NoError(t, err)
+			var got []string
+			for _, e := range entries {
+				if e.Name != "" {
+					got = append(got, e.Name)
+				}
+			}
+			assert.Equal(t, want, got)
+		})
 	}
 }

@@ -51,13 +51,13 @@ func session(ctx context.Context, out io.Writer, url string, mode ftp.Option, tr
 	}
 	defer c.Quit(ctx)
 
-	fmt.Fprintln(out, "list /pub")
-	names, err := c.NameList(ctx, "/pub")
+	fmt.Fprintln(out, "list /pub (MLSD)")
+	entries, err := c.List(ctx, "/pub")
 	if err != nil {
 		return err
 	}
-	for _, n := range names {
-		fmt.Fprintf(out, "  %s\n", n)
+	for _, e := range entries {
+		fmt.Fprintf(out, "  %-4s %8d  %s  %s\n", e.Type, e.Size, e.ModTime.Format("2006-01-02 15:04"), e.Name)
 	}
 
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
