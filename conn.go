@@ -229,7 +229,7 @@ func (w *watchdog) start(ctx context.Context) {
 	w.mu.Lock()
 	w.gen++
 	gen := w.gen
-	w.ctx, w.cancelled, w.limit, w.active = ctx, false, time.Time{}, true
+	w.ctx, w.cancelled, w.active = ctx, false, true
 	w.mu.Unlock()
 	w.extend()
 	w.release = context.AfterFunc(ctx, func() {
@@ -280,8 +280,8 @@ func (w *watchdog) extend() {
 	w.nc.SetDeadline(d)
 }
 
-// cap brings the deadline of the operation under way forward to d at the
-// latest, for good: later extends do not pass it.
+// cap brings the deadline forward to d at the latest, for this and later
+// operations, until cap is called with the zero time.
 func (w *watchdog) cap(d time.Time) {
 	w.mu.Lock()
 	w.limit = d

@@ -770,3 +770,20 @@ func TestActivePortRange(t *testing.T) {
 	assert.Equal(t, "x", string(retrAll(t, c, "f")))
 	assert.Contains(t, srv.Commands(), "PORT "+portArg(net.ParseIP("127.0.0.1"), free))
 }
+
+// pure-ftpd sends a second 150, with statistics, after an aborted download.
+func TestSeveralPreliminaryReplies(t *testing.T) {
+	srv := newServer(t, ftptest.WithRawReply("RETR",
+		"150-Accepted data connection\r\n150 16384.0 kbytes to download\r\n150 0.001 seconds (measured here)\r\n426 ABORT\r\n"))
+	c := dialTest(t, srv)
+	r, err := c.Retr(context.Background(), "f")
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	assert.NoError(t, c.NoOp(context.Background()))
+
+	srv = newServer(t, ftptest.WithRawReply("RETR", strings.Repeat("150 again\r\n", 10)))
+	c = dialTest(t, srv)
+	r, err = c.Retr(context.Background(), "f")
+	require.NoError(t, err)
+	assert.ErrorIs(t, r.Close(), ErrMalformedReply, "an endless run of 1xx replies is refused")
+}

@@ -183,11 +183,20 @@ func (c *Conn) NameList(ctx context.Context, path string) ([]string, error) {
 func (c *Conn) nameList(ctx context.Context, path string) ([]string, error) {
 	var names []string
 	err := c.listLines(ctx, "NLST", path, func(line string) {
-		if line != "" {
+		// pure-ftpd lists "." and ".." in NLST; they are no names of files.
+		if base := pathBase(line); line != "" && base != "." && base != ".." {
 			names = append(names, line)
 		}
 	})
 	return names, err
+}
+
+// pathBase is path.Base for a name that may or may not hold a directory.
+func pathBase(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 && i < len(name)-1 {
+		return name[i+1:]
+	}
+	return name
 }
 
 // listLines runs a listing command and passes each line of its data,

@@ -72,7 +72,7 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, 2), upload: verb == "STOR" || verb == "APPE"}
+	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, maxPreliminary), upload: verb == "STOR" || verb == "APPE"}
 	go t.readReplies(ctx)
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
@@ -98,20 +98,31 @@ func closeBoth(conn net.Conn, ln net.Listener) {
 	}
 }
 
-// readReplies reads the replies to the command: the first, and the final
-// one after a 1xx. It ignores the caller's cancellation (which
-// interrupts the data connection instead, followed by ABOR), so that the
-// control connection stays in step; its waits are bounded by the timeout,
-// pushed forward while data moves.
+// readReplies reads the replies to the command up to the final one (the
+// first that is not 1xx), and sends each on t.replies; the last one sent
+// always completes the transfer, so a receiver never waits for nothing.
+// More than one 1xx is tolerated: pure-ftpd sends a second 150 with its
+// statistics when a download is aborted. It ignores the caller's
+// cancellation (which interrupts the data connection instead, followed by
+// ABOR), so that the control connection stays in step; its waits are
+// bounded by the timeout, pushed forward while data moves.
 func (t *transfer) readReplies(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
-	r, err := t.c.ctl.readReply(ctx, t.cmd)
-	t.replies <- replyResult{r, err}
-	if err == nil && r.class() == 1 {
-		r, err = t.c.ctl.readReply(ctx, t.cmd)
+	for i := 0; ; i++ {
+		r, err := t.c.ctl.readReply(ctx, t.cmd)
+		if err == nil && r.class() == 1 && i == maxPreliminary-1 {
+			err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
+			t.c.ctl.close(err)
+		}
 		t.replies <- replyResult{r, err}
+		if err != nil || r.class() != 1 {
+			return
+		}
 	}
 }
+
+// maxPreliminary bounds the 1xx replies read for one transfer.
+const maxPreliminary = 4
 
 // complete reports whether the final reply (or a failure) has arrived.
 func (t *transfer) complete() bool {
@@ -250,14 +261,22 @@ func (t *transfer) abandon(cause error) error {
 	c.ctl.nc.SetWriteDeadline(deadline)
 	werr := c.ctl.text.PrintfLine("ABOR")
 	c.ctl.watch.cap(deadline)
-	if err := t.final().err; err != nil || werr != nil {
-		c.ctl.close(errors.Join(err, werr))
-		return fmt.Errorf("%w (the connection was closed after the abort failed)", cause)
+	defer c.ctl.watch.cap(time.Time{})
+	err := t.final().err
+	if err == nil && werr != nil {
+		err = fmt.Errorf("ftp: sending ABOR: %w", werr)
+		c.ctl.close(err)
 	}
-	if err := c.resync(deadline); err != nil {
-		return fmt.Errorf("%w (the connection was closed: %v)", cause, err)
+	if err == nil {
+		err = c.resync(deadline)
 	}
-	return cause
+	switch {
+	case err == nil:
+		return cause
+	case cause == nil:
+		return fmt.Errorf("%w (aborting the transfer closed the connection)", err)
+	}
+	return fmt.Errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
 }
 
 // resync reads what the server still owes after ABOR (the ABOR reply, or

@@ -42,6 +42,8 @@ func init() {
 		"RETR": auth((*session).cmdRETR), "STOR": auth((*session).cmdSTOR),
 		"APPE": auth((*session).cmdAPPE), "LIST": auth((*session).cmdLIST),
 		"NLST": auth((*session).cmdNLST), "MLSD": auth((*session).cmdMLSD),
+		"AUTH": open((*session).cmdAUTH), "PBSZ": open((*session).cmdPBSZ),
+		"PROT": open((*session).cmdPROT), "CCC": open((*session).cmdCCC),
 	}
 }
 
@@ -56,6 +58,12 @@ var features = []string{
 const timeFormat = "20060102150405"
 
 func (s *session) cmdUSER(arg string) {
+	anon := s.cfg.anonymous && (arg == "anonymous" || arg == "ftp")
+	if s.cfg.requireTLS && !s.secure && !anon {
+		s.user, s.loggedIn = "", false
+		s.reply(530, "Non-anonymous sessions must use encryption.")
+		return
+	}
 	s.user, s.loggedIn = arg, false
 	s.reply(331, "Please specify the password.")
 }
@@ -80,7 +88,7 @@ func (s *session) cmdQUIT(string) {
 
 func (s *session) cmdFEAT(string) {
 	var lines []string
-	for _, f := range features {
+	for _, f := range append(slices.Clone(features), s.cfg.tlsFeatures()...) {
 		if s.cfg.hasFeature(f) {
 			lines = append(lines, f)
 		}

@@ -2,6 +2,7 @@ package ftptest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -219,8 +220,9 @@ func (s *session) transfer(what string, sends bool, body func(net.Conn) error) {
 	defer cancel()
 	early := sends && s.cfg.earlyFinal
 	prelim := fmt.Sprintf("150 Opening %s mode data connection for %s.\r\n", s.mode(), what)
+	protect := s.protect
 	done := make(chan error, 1)
-	s.srv.wg.Go(func() { done <- s.runData(ctx, open, prelim, early, body) })
+	s.srv.wg.Go(func() { done <- s.runData(ctx, open, protect, prelim, early, body) })
 	lines := s.lines
 	var abor *line
 	for {
@@ -248,10 +250,12 @@ func isABOR(text string) bool {
 	return verb == "ABOR"
 }
 
-// runData opens the data connection, sends the preliminary reply (and the
-// early final one), runs body and closes the connection. It runs on its own
-// goroutine; cancelling ctx closes the connection under it.
-func (s *session) runData(ctx context.Context, open opener, prelim string, early bool, body func(net.Conn) error) error {
+// runData opens the data connection, sends the preliminary reply, runs
+// the TLS handshake if protect (PROT P), sends the early final reply, runs
+// body and closes the connection, with a TLS close_notify first if body
+// succeeded. It runs on its own goroutine; cancelling ctx closes the
+// connection under it.
+func (s *session) runData(ctx context.Context, open opener, protect bool, prelim string, early bool, body func(net.Conn) error) error {
 	conn, err := open(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errNoData, err)
@@ -261,10 +265,23 @@ func (s *session) runData(ctx context.Context, open opener, prelim string, early
 	if !s.cfg.noPrelim {
 		s.send(prelim)
 	}
+	var tc *tls.Conn
+	if protect {
+		if tc, err = s.secureData(ctx, conn); err != nil {
+			return err
+		}
+	}
 	if early {
 		s.reply(226, "Transfer complete.")
 	}
-	return body(conn)
+	if tc == nil {
+		return body(conn)
+	}
+	if err := body(tc); err != nil {
+		return err // no close_notify: the peer can tell the data is cut
+	}
+	tc.Close() // a peer gone after the last byte is no failure
+	return nil
 }
 
 // finish sends the final reply of a transfer that ended with err. An ABOR
@@ -277,6 +294,8 @@ func (s *session) finish(err error, abor *line, early bool) {
 		return
 	case errors.Is(err, errNoData):
 		s.reply(425, "%v.", err)
+	case errors.Is(err, errDataTLS):
+		s.reply(522, "%v", err)
 	case errors.Is(err, errTruncated):
 		s.send(s.cfg.truncateFinal)
 	case early:

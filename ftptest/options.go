@@ -1,6 +1,7 @@
 package ftptest
 
 import (
+	"crypto/tls"
 	"net"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ type config struct {
 	listLines     map[string][]string // clean absolute dir -> lines
 	noMLSD        bool
 	logf          func(format string, args ...any)
+	tlsMode       tlsMode
+	cert          *tls.Certificate
+	requireTLS    bool
+	requireReuse  bool
+	tlsAdjust     []func(*tls.Config)
 }
 
 func defaultConfig() config {
@@ -171,4 +177,57 @@ func WithoutMLSD() ServerOption {
 // t.Logf fits, provided [Server.Close] runs before the test ends.
 func WithLogf(logf func(format string, args ...any)) ServerOption {
 	return func(c *config) { c.logf = logf }
+}
+
+// WithExplicitTLS makes the server speak FTPS as RFC 4217 has it: FEAT
+// lists AUTH TLS, PBSZ and PROT; AUTH TLS (or AUTH SSL) is answered 234
+// and followed by the TLS handshake on the control connection; after it
+// PBSZ 0 and PROT P make every data connection TLS too, with the server
+// as the TLS server also when it dials the client (PORT, EPRT). PROT C
+// goes back to clear data; PROT S and E are refused with 536, CCC with 533.
+func WithExplicitTLS() ServerOption {
+	return func(c *config) { c.tlsMode = tlsExplicit }
+}
+
+// WithImplicitTLS makes the server speak TLS from the first byte of every
+// control connection (implicit FTPS); PBSZ and PROT work as with
+// [WithExplicitTLS], and [Server.URL] starts with "ftps://".
+func WithImplicitTLS() ServerOption {
+	return func(c *config) { c.tlsMode = tlsImplicit }
+}
+
+// WithRequireTLS makes USER fail with "530 Non-anonymous sessions must use
+// encryption." until the control connection is protected, like vsftpd's
+// force_local_logins_ssl (anonymous users, see [WithAnonymous], may still
+// log in in the clear). It implies [WithExplicitTLS] unless
+// [WithImplicitTLS] is given.
+func WithRequireTLS() ServerOption {
+	return func(c *config) { c.requireTLS = true }
+}
+
+// WithRequireTLSReuse makes the server refuse any protected data
+// connection that does not resume the TLS session of its own control
+// connection, as vsftpd's require_ssl_reuse and ProFTPD do: the transfer
+// ends with "522 SSL connection failed: session reuse required" and no
+// data. A session from another control connection, or one issued on a
+// data connection, does not count. [Server.TLSReuseRefusals] counts the
+// refusals. It implies [WithExplicitTLS] unless [WithImplicitTLS] is given.
+func WithRequireTLSReuse() ServerOption {
+	return func(c *config) { c.requireReuse = true }
+}
+
+// WithCertificate makes the server present cert instead of the certificate
+// it generates (valid for localhost, 127.0.0.1 and ::1), for instance one
+// valid only for another name to test certificate checks.
+func WithCertificate(cert tls.Certificate) ServerOption {
+	return func(c *config) { c.cert = &cert }
+}
+
+// WithTLSConfig lets adjust change the server's tls.Config before it serves,
+// for instance to set MinVersion or MaxVersion. The config already holds the
+// certificate and the session ticket keys; the session hooks
+// (WrapSession, UnwrapSession) are set per connection after adjust, and
+// setting GetConfigForClient bypasses them.
+func WithTLSConfig(adjust func(*tls.Config)) ServerOption {
+	return func(c *config) { c.tlsAdjust = append(c.tlsAdjust, adjust) }
 }

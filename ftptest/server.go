@@ -4,10 +4,13 @@
 // [NewServer] starts a real FTP server on a loopback address, serving an
 // in-memory file tree that the test can seed and inspect. It speaks the
 // commands of RFC 959, RFC 2389 (FEAT, OPTS), RFC 2428 (EPSV, EPRT) and
-// RFC 3659 (SIZE, MDTM, REST, MLST, MLSD), plus MFMT, and can be told by
-// [ServerOption] values to misbehave in the ways real servers do: wrong
-// addresses in PASV replies, garbage replies, delays, silence, truncated
-// transfers, missing or early replies.
+// RFC 3659 (SIZE, MDTM, REST, MLST, MLSD), plus MFMT, and FTPS (RFC 4217's
+// AUTH TLS, PBSZ and PROT, or implicit TLS) with [WithExplicitTLS] or
+// [WithImplicitTLS]. It can be told by [ServerOption] values to misbehave
+// in the ways real servers do: wrong addresses in PASV replies, garbage
+// replies, delays, silence, truncated transfers, missing or early replies;
+// or to be as strict as real FTPS servers are ([WithRequireTLS],
+// [WithRequireTLSReuse]).
 //
 // The server keeps to loopback: it listens on 127.0.0.1 or [::1], and dials
 // PORT and EPRT addresses only when they name the client's own host. TYPE A
@@ -22,6 +25,7 @@ package ftptest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io/fs"
 	"net"
@@ -42,10 +46,15 @@ type Server struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the server started
+	cert   tls.Certificate
+	// tlsBase is cloned for every TLS connection.
+	tlsBase *tls.Config
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	commands []string
+	mu            sync.Mutex
+	sessions      map[*session]struct{}
+	commands      []string
+	reuseRefusals int
+	dataTLS       []DataTLSInfo
 }
 
 // NewServer starts an FTP server on 127.0.0.1 (or [::1] with [WithIPv6]) on
@@ -56,7 +65,11 @@ func NewServer(opts ...ServerOption) *Server {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	if (cfg.requireTLS || cfg.requireReuse) && cfg.tlsMode == tlsOff {
+		cfg.tlsMode = tlsExplicit
+	}
 	s := &Server{cfg: cfg, fs: newMemFS(), sessions: map[*session]struct{}{}}
+	s.setupTLS()
 	for name, data := range cfg.files {
 		s.WriteFile(name, data)
 	}
@@ -110,9 +123,13 @@ func (s *Server) record(line string) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL returns "ftp://user:pass@host:port/" with the server's credentials,
-// escaped as a URL needs.
+// escaped as a URL needs; "ftps://" with [WithImplicitTLS].
 func (s *Server) URL() string {
-	u := url.URL{Scheme: "ftp", User: url.UserPassword(s.cfg.user, s.cfg.pass), Host: s.Addr(), Path: "/"}
+	scheme := "ftp"
+	if s.cfg.tlsMode == tlsImplicit {
+		scheme = "ftps"
+	}
+	u := url.URL{Scheme: scheme, User: url.UserPassword(s.cfg.user, s.cfg.pass), Host: s.Addr(), Path: "/"}
 	return u.String()
 }
 

@@ -19,6 +19,7 @@ const maxLine = 64 << 10
 type line struct {
 	text    string // as received, without the line ending
 	tooLong bool
+	handoff *handoff // AUTH lines with WithExplicitTLS: the read loop waits on it
 }
 
 // carry is the state one command hands to the next only: REST's offset for
@@ -37,7 +38,10 @@ type session struct {
 	cancel context.CancelFunc
 	lines  chan line // from the reader goroutine; closed at EOF
 	queue  []line    // lines received during a transfer, not yet handled
-	wmu    sync.Mutex
+	tlsID  string    // random identity, in the tickets of the control connection
+
+	wmu sync.Mutex
+	w   net.Conn // where replies go: conn, or the TLS layer over it
 
 	// Owned by the serve goroutine.
 	user     string
@@ -49,14 +53,18 @@ type session struct {
 	prev     carry // what the previous command handed over
 	next     carry // what the current command hands over
 	data     dataPlan
+	secure   bool     // the control connection is TLS
+	pbsz     bool     // PBSZ came after the control connection was protected
+	protect  bool     // PROT P: data connections are TLS
+	handoff  *handoff // of the AUTH line being handled
 }
 
 func newSession(srv *Server, conn net.Conn) *session {
 	ctx, cancel := context.WithCancel(srv.ctx)
 	context.AfterFunc(ctx, func() { conn.Close() })
 	return &session{
-		srv: srv, cfg: &srv.cfg, conn: conn, ctx: ctx, cancel: cancel,
-		lines: make(chan line), cwd: "/",
+		srv: srv, cfg: &srv.cfg, conn: conn, w: conn, ctx: ctx, cancel: cancel,
+		lines: make(chan line), cwd: "/", tlsID: newSessionID(),
 	}
 }
 
@@ -65,7 +73,15 @@ func (s *session) serve() {
 	defer s.srv.forget(s)
 	defer s.cancel()
 	defer s.data.reset()
-	s.srv.wg.Go(s.readLoop)
+	r := bufio.NewReaderSize(s.conn, maxLine)
+	if s.cfg.tlsMode == tlsImplicit {
+		var err error
+		if r, err = s.secureControl("", r); err != nil {
+			s.cfg.logf("ftptest: %s: TLS handshake: %v", s.conn.RemoteAddr(), err)
+			return
+		}
+	}
+	s.srv.wg.Go(func() { s.readLoop(r) })
 	if s.behave("GREETING") {
 		s.reply(220, "ftptest FTP server ready.")
 	}
@@ -78,11 +94,13 @@ func (s *session) serve() {
 	}
 }
 
-// readLoop feeds s.lines with the lines of the control connection, so that
-// the session can watch for ABOR while a transfer runs.
-func (s *session) readLoop() {
+// readLoop feeds s.lines with the lines of the control connection, read
+// through r, so that the session can watch for ABOR while a transfer runs.
+// With WithExplicitTLS it stops after each AUTH line until the session
+// hands it the reader to go on with, since the TLS handshake that may
+// follow is not made of lines.
+func (s *session) readLoop(r *bufio.Reader) {
 	defer close(s.lines)
-	r := bufio.NewReaderSize(s.conn, maxLine)
 	for {
 		l, err := readLine(r)
 		if err != nil {
@@ -92,10 +110,20 @@ func (s *session) readLoop() {
 			s.srv.record(l.text)
 		}
 		s.cfg.logf("ftptest: %s <- %q", s.conn.RemoteAddr(), l.text)
+		if s.cfg.tlsMode == tlsExplicit && !l.tooLong && isAUTH(l.text) {
+			l.handoff = &handoff{r: r, next: make(chan *bufio.Reader, 1)}
+		}
 		select {
 		case s.lines <- l:
 		case <-s.ctx.Done():
 			return
+		}
+		if l.handoff != nil {
+			select {
+			case r = <-l.handoff.next:
+			case <-s.ctx.Done():
+				return
+			}
 		}
 	}
 }
@@ -135,6 +163,13 @@ func (s *session) nextLine() (line, bool) {
 
 // dispatch handles one command line.
 func (s *session) dispatch(l line) {
+	if l.handoff != nil {
+		s.handoff = l.handoff
+		defer func() {
+			s.handoff = nil
+			l.handoff.next <- l.handoff.r
+		}()
+	}
 	if s.silent {
 		return
 	}
@@ -239,7 +274,7 @@ func (s *session) sleep(d time.Duration) bool {
 // write, ends the session.
 func (s *session) send(raw string) {
 	s.wmu.Lock()
-	_, err := io.WriteString(s.conn, raw)
+	_, err := io.WriteString(s.w, raw)
 	s.wmu.Unlock()
 	s.cfg.logf("ftptest: %s -> %q", s.conn.RemoteAddr(), raw)
 	if err != nil || strings.HasPrefix(raw, "421") {
