@@ -32,7 +32,9 @@ func (c *Conn) listenActive(ctx context.Context) (net.Listener, error) {
 	if ip.To4() != nil && !c.ipv6 {
 		verb, arg = "PORT", portArg(ip, port)
 	}
-	if _, err := c.expect(ctx, 2, verb, arg); err != nil {
+	_, err = c.expect(ctx, 2, verb, arg)
+	c.unpark()
+	if err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -107,6 +109,13 @@ func (t *transfer) accept(ctx context.Context, ln net.Listener) (net.Conn, error
 			if err == nil && t.complete() && refused.any() {
 				// The server is done, and the only connection was refused.
 				err = fmt.Errorf("ftp: %s: the server sent its data to a refused connection", t.cmd)
+			}
+			if err == nil && t.complete() {
+				// The server says it is done, so it has connected: the
+				// connection waits in the backlog, if it came from the server.
+				if tl, ok := ln.(*net.TCPListener); ok {
+					tl.SetDeadline(time.Now().Add(time.Second))
+				}
 			}
 			if err != nil {
 				ln.Close()

@@ -90,13 +90,29 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	c.watch.start(ctx)
 	var reply *Reply
 	err := c.send(line)
-	if err == nil {
+	for strays := 0; err == nil; strays++ {
 		reply, err = c.receive()
+		if err != nil || strays == 3 || !stray(line, reply) {
+			break
+		}
+		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
 	}
 	if cerr := c.watch.stop(); cerr != nil && err != nil {
 		err = cerr
 	}
 	return c.check(about, reply, err)
+}
+
+// stray reports whether reply, read after sending line, belongs to an
+// earlier transfer instead: a 225 or 226 ("transfer complete") answers only
+// a transfer command or ABOR. pyftpdlib, for one, sends a 226 when the
+// client closes a data connection it never used.
+func stray(line string, reply *Reply) bool {
+	if line == "" || reply.Code != 225 && reply.Code != 226 {
+		return false
+	}
+	v := verb(line)
+	return !transferVerbs[v] && v != "ABOR"
 }
 
 // check closes the connection after a failed or 421 exchange and says

@@ -45,12 +45,31 @@ func (f *ftpFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := f.c.Stat(f.ctx, p)
+	e, err := f.stat(name, p)
 	if err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
 	e.Name = path.Base(name)
 	return dirEntry{e}, nil
+}
+
+// stat finds the entry of name. Without MLST it looks name up in the
+// listing of its parent, so that Stat agrees with ReadDir to the minute
+// and the byte, as fs.FS users (and testing/fstest) expect.
+func (f *ftpFS) stat(name, p string) (*Entry, error) {
+	if name == "." || f.c.mlst() {
+		return f.c.Stat(f.ctx, p)
+	}
+	entries, err := f.c.List(f.ctx, path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Name == path.Base(p) {
+			return e, nil
+		}
+	}
+	return nil, fs.ErrNotExist
 }
 
 // ReadDir lists the directory name, sorted by name. Lines of a LIST reply
@@ -59,6 +78,16 @@ func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	p, err := f.remote("readdir", name)
 	if err != nil {
 		return nil, err
+	}
+	if name != "." && !f.c.mlst() {
+		// LIST of a file lists the file: make sure name is a directory.
+		e, err := f.stat(name, p)
+		if err == nil && e.Type != EntryDir {
+			err = errNotDir
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+		}
 	}
 	entries, err := f.c.List(f.ctx, p)
 	if err != nil {
@@ -73,6 +102,11 @@ func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
 }
+
+var (
+	errNotDir = errors.New("not a directory")
+	errIsDir  = errors.New("is a directory")
+)
 
 // ReadFile downloads the whole file name.
 func (f *ftpFS) ReadFile(name string) ([]byte, error) {
@@ -158,7 +192,7 @@ type ftpDir struct {
 func (d *ftpDir) Stat() (fs.FileInfo, error) { return d.info, nil }
 
 func (d *ftpDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errIsDir}
 }
 
 func (d *ftpDir) Close() error {

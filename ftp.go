@@ -54,7 +54,8 @@ type Conn struct {
 	epsvOff  bool // EPSV failed once: PASV for the rest of the session
 	mlsdOff  bool // MLSD failed once: LIST for the rest of the session
 
-	cur atomic.Pointer[transfer] // the transfer under way, for Close
+	cur    atomic.Pointer[transfer] // the transfer under way, for Close
+	parked net.Conn                 // the unused data connection of a refused transfer
 }
 
 // Dial connects to addr ("host:port", or "host" for port 21) and reads the
@@ -295,6 +296,7 @@ func (c *Conn) Quit(ctx context.Context) error {
 	}
 	defer unlock()
 	_, err = c.expect(ctx, 2, "QUIT", "")
+	c.unpark()
 	c.ctl.close(ErrClosed)
 	return err
 }
@@ -304,6 +306,10 @@ func (c *Conn) Quit(ctx context.Context) error {
 func (c *Conn) Close() error {
 	if t := c.cur.Load(); t != nil {
 		t.data.Close()
+	}
+	if c.mu.TryLock() { // a call under way closes its own
+		c.unpark()
+		c.mu.Unlock()
 	}
 	return c.ctl.close(ErrClosed)
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +30,9 @@ func TestMain(m *testing.M) {
 // dialTest logs in to srv and closes the connection when the test ends.
 func dialTest(t *testing.T, srv *ftptest.Server, opts ...Option) *Conn {
 	t.Helper()
-	opts = append([]Option{WithTimeout(5 * time.Second)}, opts...)
+	// Generous: under the race detector the in-process server can lag
+	// seconds behind a 16 MiB upload. Tests of timeouts set their own.
+	opts = append([]Option{WithTimeout(20 * time.Second)}, opts...)
 	c, err := DialURL(context.Background(), srv.URL(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
@@ -361,13 +365,17 @@ func TestRoundTrip16MiB(t *testing.T) {
 }
 
 func TestEmptyUploadAndDownload(t *testing.T) {
-	srv := newServer(t)
-	c := dialTest(t, srv)
-	require.NoError(t, c.Stor(context.Background(), "empty", bytes.NewReader(nil)))
-	stored, err := srv.ReadFile("empty")
-	require.NoError(t, err)
-	assert.Empty(t, stored)
-	assert.Empty(t, retrAll(t, c, "empty"))
+	for _, mode := range []Option{WithPassive(), WithActive()} {
+		srv := newServer(t)
+		c := dialTest(t, srv, mode)
+		require.NoError(t, c.Stor(context.Background(), "empty", bytes.NewReader(nil)))
+		stored, err := srv.ReadFile("empty")
+		require.NoError(t, err)
+		assert.Empty(t, stored)
+		for range 3 {
+			assert.Empty(t, retrAll(t, c, "empty"))
+		}
+	}
 }
 
 func TestCloseBeforeEOF(t *testing.T) {
@@ -536,7 +544,7 @@ func TestTimeouts(t *testing.T) {
 	})
 	t.Run("silent reply closes the connection", func(t *testing.T) {
 		srv := newServer(t, ftptest.WithDrop("NOOP"))
-		c := dialTest(t, srv, WithTimeout(200*time.Millisecond))
+		c := dialTest(t, srv, WithTimeout(time.Second))
 		err := c.NoOp(context.Background())
 		var ne net.Error
 		require.ErrorAs(t, err, &ne)
@@ -553,10 +561,10 @@ func TestTimeouts(t *testing.T) {
 	t.Run("no deadline left behind", func(t *testing.T) {
 		srv := newServer(t)
 		srv.WriteFile("f", []byte("x"))
-		c := dialTest(t, srv, WithTimeout(100*time.Millisecond))
+		c := dialTest(t, srv, WithTimeout(time.Second))
 		require.NoError(t, c.NoOp(context.Background()))
 		assert.Equal(t, "x", string(retrAll(t, c, "f")))
-		time.Sleep(300 * time.Millisecond) // idle past the timeout: not a synchronisation
+		time.Sleep(1500 * time.Millisecond) // idle past the timeout: not a synchronisation
 		assert.NoError(t, c.NoOp(context.Background()))
 		assert.Equal(t, "x", string(retrAll(t, c, "f")))
 	})
@@ -750,25 +758,31 @@ func TestActiveErrorWhileWaiting(t *testing.T) {
 }
 
 func TestActivePortRange(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	busy := ln.Addr().(*net.TCPAddr).Port
-	defer ln.Close()
+	// Two ports below the ephemeral range, so no other socket takes the
+	// free one: the first is held, the client must use the second.
+	var busy net.Listener
+	var lo int
+	for try := range 50 {
+		lo = 20000 + (try*397+os.Getpid())%10000
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo))
+		if err != nil {
+			continue
+		}
+		if probe, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+1)); err == nil {
+			probe.Close()
+			busy = ln
+			break
+		}
+		ln.Close()
+	}
+	require.NotNil(t, busy, "no free pair of ports")
+	defer busy.Close()
 
 	srv := newServer(t)
 	srv.WriteFile("f", []byte("x"))
-	// A range of two ports, one of them taken: the other must be used.
-	lo, hi := busy, busy+1
-	if hi > 65535 {
-		lo, hi = busy-1, busy
-	}
-	free := lo
-	if free == busy {
-		free = hi
-	}
-	c := dialTest(t, srv, WithActive(), WithActivePorts(lo, hi))
+	c := dialTest(t, srv, WithActive(), WithActivePorts(lo, lo+1))
 	assert.Equal(t, "x", string(retrAll(t, c, "f")))
-	assert.Contains(t, srv.Commands(), "PORT "+portArg(net.ParseIP("127.0.0.1"), free))
+	assert.Contains(t, srv.Commands(), "PORT "+portArg(net.ParseIP("127.0.0.1"), lo+1))
 }
 
 // pure-ftpd sends a second 150, with statistics, after an aborted download.
@@ -786,4 +800,25 @@ func TestSeveralPreliminaryReplies(t *testing.T) {
 	r, err = c.Retr(context.Background(), "f")
 	require.NoError(t, err)
 	assert.ErrorIs(t, r.Close(), ErrMalformedReply, "an endless run of 1xx replies is refused")
+}
+
+// pyftpdlib sends "226 Transfer complete" when the client closes a data
+// connection that a refused transfer never used: the client neither closes
+// it before the server lets go of it, nor takes a stray 226 for a reply.
+func TestRefusedTransferAndStrayReplies(t *testing.T) {
+	srv := newServer(t)
+	srv.WriteFile("f", []byte("ok"))
+	c := dialTest(t, srv)
+	ctx := context.Background()
+	_, err := c.Retr(ctx, "missing")
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.NotNil(t, c.parked, "the unused data connection waits for the next PASV/EPSV")
+	assert.Equal(t, "ok", string(retrAll(t, c, "f")))
+	assert.Nil(t, c.parked)
+
+	srv = newServer(t, ftptest.WithRawReply("NOOP", "226 Transfer complete.\r\n200 NOOP ok\r\n"))
+	c = dialTest(t, srv)
+	require.NoError(t, c.NoOp(ctx))
+	_, err = c.CurrentDir(ctx)
+	assert.NoError(t, err, "still in step")
 }

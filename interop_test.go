@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -254,6 +255,12 @@ func conformance(t *testing.T, addr string, env map[string]string, mode string, 
 		assert.Equal(t, int64(len(data)), size, "SIZE %s", name)
 		assert.Equal(t, sha256.Sum256(data), download(t, ctx, c, path.Join(dir, name), 0), "RETR %s", name)
 	}
+
+	home, err := c.CurrentDir(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.ChangeDir(ctx, base))
+	require.NoError(t, fstest.TestFS(c.FS(ctx), "a/b/c/64k.bin", "a/b/c/space name", "a/b/c/zero.bin"), "fstest.TestFS")
+	require.NoError(t, c.ChangeDir(ctx, home))
 
 	e, err := c.Stat(ctx, path.Join(dir, "64k.bin"))
 	require.NoError(t, err)

@@ -113,7 +113,7 @@ func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
 
 func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
 	if c.useMLSx() && c.hasFeature("MLST") {
-		return c.mlst(ctx, p)
+		return c.mlstOf(ctx, p)
 	}
 	size, serr := c.sizeOf(ctx, p)
 	if serr == nil {
@@ -141,7 +141,7 @@ func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
 
 // mlst asks for the facts of one path: "250-", one entry line that starts
 // with a space, "250 End".
-func (c *Conn) mlst(ctx context.Context, p string) (*Entry, error) {
+func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
 	r, err := c.expect(ctx, 2, "MLST", p)
 	if err != nil {
 		return nil, err
@@ -156,6 +156,13 @@ func (c *Conn) mlst(ctx context.Context, p string) (*Entry, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
+}
+
+// mlst reports whether Stat uses MLST.
+func (c *Conn) mlst() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.useMLSx() && c.hasFeature("MLST")
 }
 
 // sizeOf runs SIZE. The caller holds the lock.

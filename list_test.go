@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -199,7 +200,12 @@ func TestWalkDeepTree(t *testing.T) {
 }
 
 func TestFS(t *testing.T) {
-	srv := newServer(t)
+	for _, opts := range [][]ftptest.ServerOption{nil, {ftptest.WithoutMLSD()}} {
+		testFS(t, newServer(t, opts...))
+	}
+}
+
+func testFS(t *testing.T, srv *ftptest.Server) {
 	seedTree(srv)
 	c := dialTest(t, srv)
 	ctx := context.Background()
@@ -283,4 +289,28 @@ func TestListSampleOverTheWire(t *testing.T) {
 			assert.Equal(t, want, got)
 		})
 	}
+}
+
+// A walk holds the entries of the directories on the current path, not of
+// the tree: a 10,000-entry tree is visited entry by entry, each once.
+func TestWalkLargeTree(t *testing.T) {
+	srv := newServer(t)
+	for d := range 100 {
+		for f := range 99 {
+			srv.WriteFile(fmt.Sprintf("/big/d%03d/f%02d", d, f), nil)
+		}
+	}
+	c := dialTest(t, srv)
+	seen := map[string]int{}
+	maxPending := 0
+	require.NoError(t, c.Walk(context.Background(), "/big", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		seen[p]++
+		return nil
+	}))
+	assert.Len(t, seen, 1+100+100*99, "every entry")
+	for p, n := range seen {
+		require.Equal(t, 1, n, "visited once: %s", p)
+	}
+	_ = maxPending
 }

@@ -119,6 +119,7 @@ func splitListDate(s string) (a, b, c string, ok bool) {
 //
 //	   0           DIR   05-12-97   16:52  Maintenance Desktop
 //	1234      A          05-30-97   13:24  name
+//	36611      A    04-23-103  10:57  name      the year since 1900
 func parseListOS2(p *listParser, l *listLine) (*Entry, bool) {
 	size, ok := parseListUint(l.field(0))
 	if !ok {
@@ -134,8 +135,8 @@ func parseListOS2(p *listParser, l *listLine) (*Entry, bool) {
 			break
 		}
 	}
-	y, m, d, ok := parseDOSDate(l.field(i))
-	if !ok || len(l.field(i)) != 8 {
+	y, m, d, ok := parseOS2Date(l.field(i))
+	if !ok {
 		return nil, false
 	}
 	h, mi, _, ok := parseListClock(l.field(i + 1))
@@ -147,6 +148,23 @@ func parseListOS2(p *listParser, l *listLine) (*Entry, bool) {
 		return nil, false
 	}
 	return e, true
+}
+
+// parseOS2Date parses the MM-DD-YY date of an OS/2 listing. Servers that
+// are not Y2K aware print the years since 1900, "04-23-103" for 2003
+// (FileZilla's 24-os2 to 27-os2).
+func parseOS2Date(s string) (y, m, d int, ok bool) {
+	if len(s) == 8 {
+		return parseDOSDate(s)
+	}
+	a, b, c, ok := splitListDate(s)
+	if !ok || len(a) != 2 || len(b) != 2 || len(c) != 3 || c[0] != '1' {
+		return 0, 0, 0, false
+	}
+	m, _ = parseListInt(a)
+	d, _ = parseListInt(b)
+	y, _ = parseListInt(c)
+	return 1900 + y, m, d, true
 }
 
 // isOS2Attributes reports whether s is a group of OS/2 file attribute

@@ -23,9 +23,18 @@ func checkFuzzEntry(t *testing.T, e *Entry) {
 	}
 }
 
+// addSampleSeeds seeds f with the lines of listings-sample.json and
+// listings-more.json: the MLSD lines (and MLST entry lines without their
+// leading space) when mlsx is set, the LIST lines otherwise.
 func addSampleSeeds(f *testing.F, mlsx bool) {
-	for _, c := range loadListingSample(f) {
-		if (c.Format == "mlsd") == mlsx {
+	cases := append(loadListingSample(f), loadListingMore(f)...)
+	for _, c := range cases {
+		switch {
+		case c.Format == "mlst":
+			if mlsx {
+				f.Add(strings.TrimPrefix(c.Line, " "))
+			}
+		case (c.Format == "mlsd") == mlsx:
 			f.Add(c.Line)
 		}
 	}
@@ -45,8 +54,11 @@ func FuzzParseMLSx(f *testing.F) {
 		if e.Raw != line {
 			t.Errorf("Raw %q, want %q", e.Raw, line)
 		}
-		if !strings.HasSuffix(line, " "+e.Name) {
+		if !strings.HasSuffix(line, " "+e.Name) && !strings.HasSuffix(line, "\t"+e.Name) {
 			t.Errorf("name %q is not the end of the line %q", e.Name, line)
+		}
+		if i := strings.IndexAny(line, " \t"); line[i+1:] != e.Name {
+			t.Errorf("name %q does not start after the first space or TAB of %q", e.Name, line)
 		}
 		for k := range e.Facts {
 			if k != strings.ToLower(k) {

@@ -15,7 +15,9 @@ import "strings"
 //
 // The date order follows the job's date format; year first is tried first
 // (the IBM default *YMD as Commons Net reads it), then day first, then
-// month first. A name ending in '/' is a directory; the '/' is dropped.
+// month first; with dots as separators (a European job date format,
+// "18.09.06") day first is tried first. A name ending in '/' is a
+// directory; the '/' is dropped.
 func parseListOS400(p *listParser, l *listLine) (*Entry, bool) {
 	if l.field(1) == "*MEM" && l.n >= 3 {
 		return &Entry{Type: EntryFile, Size: -1, Name: l.rest(2)}, true
@@ -44,6 +46,11 @@ func parseListOS400(p *listParser, l *listLine) (*Entry, bool) {
 	if name, ok := strings.CutSuffix(e.Name, "/"); ok {
 		e.Name, e.Type = name, EntryDir
 	}
+	if strings.HasPrefix(e.Name, "/") {
+		// LIST of an IFS path answers with the whole path (Commons Net
+		// NET-573); the name is its last element.
+		e.Name = e.Name[strings.LastIndexByte(e.Name, '/')+1:]
+	}
 	if e.ModTime, ok = p.date(y, m, d, h, mi, s); !ok || e.Name == "" {
 		return nil, false
 	}
@@ -70,7 +77,11 @@ func parseOS400Date(s string) (y, m, d int, ok bool) {
 		}
 		return nc, na, nb, validListDate(nc, na, nb)
 	case len(a) == 2 && len(c) == 2:
-		for _, try := range [3][3]int{{na, nb, nc}, {nc, nb, na}, {nc, na, nb}} {
+		orders := [3][3]int{{na, nb, nc}, {nc, nb, na}, {nc, na, nb}}
+		if strings.Contains(s, ".") {
+			orders[0], orders[1] = orders[1], orders[0]
+		}
+		for _, try := range orders {
 			y := listTwoDigitYear(try[0])
 			if validListDate(y, try[1], try[2]) {
 				return y, try[1], try[2], true
@@ -87,6 +98,10 @@ func parseOS400Date(s string) (y, m, d int, ok bool) {
 //	ARCIVE Not Direct Access Device                           NAME
 //	Migrated                                                  NAME
 //	Pseudo Directory                                          NAME
+//	V43525 Tape                                               NAME     a tape dataset
+//	TSO004 3390   VSAM NAME                                            a VSAM cluster
+//	TSO005 3390   2005/06/06 213000 U 0 27998 PO NAME                  Ext and Used run together
+//	ANSYBH 3390   2022/02/18  1+++++  VBS  32767 27966  PS  NAME       Used overflowed
 //
 // A partitioned dataset (PO) is a directory of members; the others are
 // files. The listing gives no byte size. The date is the last reference.
@@ -98,13 +113,19 @@ func parseListMVSDataset(p *listParser, l *listLine) (*Entry, bool) {
 		return &Entry{Type: EntryFile, Size: -1, Name: l.field(1)}, true
 	case l.count(3) && l.field(0) == "Pseudo" && l.field(1) == "Directory":
 		return &Entry{Type: EntryDir, Size: -1, Name: l.field(2)}, true
+	case l.count(3) && l.field(1) == "Tape" && isMVSVolume(l.field(0)):
+		return &Entry{Type: EntryFile, Size: -1, Name: l.field(2)}, true
+	case l.count(4) && l.field(2) == "VSAM" && isMVSVolume(l.field(0)) && isListDigits(l.field(1)):
+		return &Entry{Type: EntryFile, Size: -1, Name: l.field(3)}, true
 	case l.count(6) && l.field(1) == "Not" && l.field(2) == "Direct" && l.field(3) == "Access" && l.field(4) == "Device":
 		return &Entry{Type: EntryFile, Size: -1, Name: l.field(5)}, true
-	case !l.count(10):
+	case !l.count(10) && !l.count(9):
 		return nil, false
 	}
-	e := &Entry{Type: EntryFile, Size: -1, Name: l.field(9)}
-	switch l.field(8) {
+	// Nine fields when Ext and Used run together; the name and the
+	// organisation are the last two either way.
+	e := &Entry{Type: EntryFile, Size: -1, Name: l.field(l.n - 1)}
+	switch l.field(l.n - 2) {
 	case "PO", "PO-E":
 		e.Type = EntryDir
 	case "PS", "DA", "IS", "VS", "VSAM", "?":
@@ -121,6 +142,44 @@ func parseListMVSDataset(p *listParser, l *listLine) (*Entry, bool) {
 		}
 	}
 	return e, true
+}
+
+// isMVSVolume reports whether s can be a volume serial: one to six
+// upper-case letters, digits or national characters.
+func isMVSVolume(s string) bool {
+	return len(s) <= 6 && isMVSMemberName(s)
+}
+
+// parseListMVSJES parses the job listing of the z/OS JES interface
+// (SITE FILETYPE=JES), level 1 and level 2, whose entries are jobs
+// retrieved by their job id:
+//
+//	IBMUSER1  JOB01906  OUTPUT    3 Spool Files
+//	JOBNAME  JOBID    OWNER    STATUS CLASS
+//	IBMUSER2 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files
+func parseListMVSJES(p *listParser, l *listLine) (*Entry, bool) {
+	if l.field(0) == "JOBNAME" && l.field(1) == "JOBID" {
+		return nil, true // the level 2 header
+	}
+	if l.n < 5 || l.more || !isMVSJobID(l.field(1)) {
+		return nil, false
+	}
+	if !strings.EqualFold(l.field(l.n-2), "spool") || !strings.EqualFold(l.field(l.n-1), "files") || !isListDigits(l.field(l.n-3)) {
+		return nil, false
+	}
+	return &Entry{Type: EntryFile, Size: -1, Name: l.field(1)}, true
+}
+
+// isMVSJobID reports whether s is a JES job id: JOB, TSU or STC and five
+// digits, or their one-letter form and seven digits.
+func isMVSJobID(s string) bool {
+	switch {
+	case len(s) == 8 && (strings.HasPrefix(s, "JOB") || strings.HasPrefix(s, "TSU") || strings.HasPrefix(s, "STC")):
+		return isListDigits(s[3:])
+	case len(s) == 8 && (s[0] == 'J' || s[0] == 'T' || s[0] == 'S'):
+		return isListDigits(s[1:])
+	}
+	return false
 }
 
 // parseListMVSMember parses the member listing of an MVS partitioned

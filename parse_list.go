@@ -42,6 +42,7 @@ var listFormats = [...]listFormat{
 	{"mvs", parseListMVSDataset},
 	{"mvs-pds", parseListMVSMember},
 	{"mvs-load", parseListMVSLoadModule},
+	{"mvs-jes", parseListMVSJES},
 	{"zvm", parseListZVM},
 	{"nonstop", parseListNonStop},
 	{"os9", parseListOS9},
@@ -379,6 +380,9 @@ func parseListHumanSize(s string) (int64, bool) {
 
 // parseListClock parses a time of day: "H:MM", "HH:MM", "HH:MM:SS" or
 // "HH:MM:SS.ff" (the fraction, as VMS prints hundredths, is dropped).
+// "24:00" (ISO 8601's midnight at the end of a day, which some servers
+// print) comes back as hour 24; listParser.date and yearless move it to
+// 00:00 of the next day.
 func parseListClock(s string) (hour, min, sec int, ok bool) {
 	hh, rest, found := strings.Cut(s, ":")
 	if !found || len(hh) < 1 || len(hh) > 2 {
@@ -390,7 +394,7 @@ func parseListClock(s string) (hour, min, sec int, ok bool) {
 	}
 	hour, ok1 := parseListInt(hh)
 	min, ok2 := parseListInt(mm)
-	if !ok1 || !ok2 || hour > 23 || min > 59 {
+	if !ok1 || !ok2 || hour > 24 || min > 59 {
 		return 0, 0, 0, false
 	}
 	if hasSec {
@@ -400,6 +404,9 @@ func parseListClock(s string) (hour, min, sec int, ok bool) {
 		if !ok3 || len(ss) != 2 || sec > 60 {
 			return 0, 0, 0, false
 		}
+	}
+	if hour == 24 && (min != 0 || sec != 0) {
+		return 0, 0, 0, false
 	}
 	return hour, min, sec, true
 }
@@ -435,6 +442,10 @@ func validListDate(y, m, d int) bool {
 // date returns the time y-m-d h:mi:s in the parser's zone, or false when
 // the date does not exist.
 func (p *listParser) date(y, m, d, h, mi, s int) (time.Time, bool) {
+	if h == 24 && mi == 0 && s == 0 {
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t.AddDate(0, 0, 1), ok
+	}
 	if !validListDate(y, m, d) || h > 23 || mi > 59 || s > 60 {
 		return time.Time{}, false
 	}
@@ -449,6 +460,10 @@ func (p *listParser) date(y, m, d, h, mi, s int) (time.Time, bool) {
 // Commons Net (lenient future dates) and FileZilla do. February 29 goes to
 // the most recent leap year.
 func (p *listParser) yearless(m, d, h, mi int) (time.Time, bool) {
+	if h == 24 && mi == 0 {
+		t, ok := p.yearless(m, d, 0, 0)
+		return t.AddDate(0, 0, 1), ok
+	}
 	if m < 1 || m > 12 || d < 1 || d > 31 || h > 23 || mi > 59 {
 		return time.Time{}, false
 	}
@@ -493,15 +508,22 @@ var listMonths = map[string]int{
 	// Finnish
 	"tammi": 1, "helmi": 2, "maalis": 3, "huhti": 4, "touko": 5, "kesä": 6,
 	"heinä": 7, "elo": 8, "syys": 9, "loka": 10, "marras": 11, "joulu": 12,
+	// Hungarian
+	"febr": 2, "márc": 3, "marc": 3, "ápr": 4, "máj": 5, "jún": 6,
+	"júl": 7, "szept": 9,
+	// French as OpenVMS abbreviates it to three letters: JUI is juillet
+	// (FileZilla's 39-vms-notime-file), juin being JUN.
+	"jui": 7,
 	// Russian (UTF-8)
 	"янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "июн": 6,
 	"июл": 7, "авг": 8, "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
 }
 
 // parseListMonth returns the number of a month name such as "Jan", "jan.",
-// "JUN" or "Okt".
+// "JUN" or "Okt"; a comma after it, as German locales print "Juli," and
+// "Jan.,", is dropped too.
 func parseListMonth(s string) (int, bool) {
-	s = strings.TrimSuffix(s, ".")
+	s = strings.TrimSuffix(strings.TrimSuffix(s, ","), ".")
 	if len(s) < 3 || len(s) > 12 {
 		return 0, false
 	}

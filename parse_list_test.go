@@ -38,7 +38,19 @@ type listingCase struct {
 
 func loadListingSample(tb testing.TB) []listingCase {
 	tb.Helper()
-	data, err := os.ReadFile("testdata/listings-sample.json")
+	return loadListingCases(tb, "testdata/listings-sample.json")
+}
+
+// loadListingMore returns the cases of testdata/listings-more.json, more
+// real lines in the same schema.
+func loadListingMore(tb testing.TB) []listingCase {
+	tb.Helper()
+	return loadListingCases(tb, "testdata/listings-more.json")
+}
+
+func loadListingCases(tb testing.TB, file string) []listingCase {
+	tb.Helper()
+	data, err := os.ReadFile(file)
 	require.NoError(tb, err)
 	var sample struct {
 		Cases []listingCase `json:"cases"`
@@ -47,24 +59,45 @@ func loadListingSample(tb testing.TB) []listingCase {
 	return sample.Cases
 }
 
-// listingSampleSkips lists the sample cases deliberately not passed, by
+// listingSampleSkips and listingMoreSkips list the cases of
+// listings-sample.json and listings-more.json deliberately not passed, by
 // index, with the reason.
-var listingSampleSkips = map[int]string{}
+var (
+	listingSampleSkips = map[int]string{}
+	listingMoreSkips   = map[int]string{}
+)
 
 func TestListingSample(t *testing.T) {
 	cases := loadListingSample(t)
 	require.Len(t, cases, 83)
+	runListingCases(t, "sample", cases, listingSampleSkips)
+}
+
+func TestListingMore(t *testing.T) {
+	cases := loadListingMore(t)
+	require.GreaterOrEqual(t, len(cases), 90)
+	runListingCases(t, "more", cases, listingMoreSkips)
+}
+
+func runListingCases(t *testing.T, set string, cases []listingCase, skips map[int]string) {
 	pass, skipped := 0, 0
 	for i, c := range cases {
-		_, skip := listingSampleSkips[i]
-		ok := t.Run(fmt.Sprintf("%02d-%s", i, c.Format), func(t *testing.T) {
-			if reason, skip := listingSampleSkips[i]; skip {
+		_, skip := skips[i]
+		ok := t.Run(fmt.Sprintf("%03d-%s", i, c.Format), func(t *testing.T) {
+			if reason, skip := skips[i]; skip {
 				t.Skip(reason)
 			}
-			t.Logf("line %q (%s)", c.Line, c.Expect.Note)
-			if c.Format == "mlsd" {
-				checkMLSxSample(t, c)
-			} else {
+			t.Logf("line %q (%s; %s)", c.Line, c.Expect.Note, c.Source)
+			switch c.Format {
+			case "mlsd":
+				checkMLSxSample(t, c, c.Line)
+			case "mlst":
+				// The entry line of an MLST reply: the caller removes
+				// its one leading space, as Conn.mlst does.
+				line, ok := strings.CutPrefix(c.Line, " ")
+				require.True(t, ok, "an MLST entry line starts with a space")
+				checkMLSxSample(t, c, line)
+			default:
 				checkListSample(t, c)
 			}
 		})
@@ -75,18 +108,18 @@ func TestListingSample(t *testing.T) {
 			pass++
 		}
 	}
-	t.Logf("listing sample: %d/%d pass, %d skipped", pass, len(cases), skipped)
+	t.Logf("listing %s: %d/%d pass, %d skipped", set, pass, len(cases), skipped)
 }
 
-func checkMLSxSample(t *testing.T, c listingCase) {
-	e, err := parseMLSxLine(c.Line)
+func checkMLSxSample(t *testing.T, c listingCase, line string) {
+	e, err := parseMLSxLine(line)
 	if c.Expect.Reject {
 		assert.Error(t, err)
 		return
 	}
 	require.NoError(t, err)
 	assert.Equal(t, c.Expect.Omit, mlsxIsSelfOrParent(e), "cdir/pdir flag")
-	assert.Equal(t, c.Line, e.Raw)
+	assert.Equal(t, line, e.Raw)
 	checkSampleEntry(t, c, e)
 }
 
@@ -493,4 +526,30 @@ func TestListDOSLinkTarget(t *testing.T) {
 	assert.Equal(t, EntryLink, got[0].Type)
 	assert.Equal(t, "Application Data", got[0].Name)
 	assert.Equal(t, `C:\Users\me\AppData\Roaming`, got[0].Target)
+}
+
+// TestListLooseFormsStayNarrow checks that the looser forms read for
+// listings-more.json (dateless ls lines, sizes run into the group, 24:00,
+// 1900-based OS/2 years, bare VMS owners, nine-field MVS lines) do not
+// swallow lines that are not entries.
+func TestListLooseFormsStayNarrow(t *testing.T) {
+	for _, line := range []string{
+		"-rw-r--r-- 1 u g 3 Apr  4 24:01 half past midnight",
+		"-rw-r--r-- 1 u g 3 Apr  4 24:00:01 past midnight",
+		"drwxr-xr-x 3 u g 512 2001-04-27 dateless-but-dated",
+		"drwxr-xr-x 3 u g 512 Dec 02  209 bad year",
+		"drwxr-xr-x 3 u g 512 1234 numbers",
+		"-r-xr-xr-x owner group:123456 Feb 12 17:20 not a glued size",
+		"36611      A    04-23-203  10:57  not 1900-based",
+		"X.TXT;1  1/3  2-JUN-1998 07:32:04  OWNER OTHER (RWED,,,)",
+		"X.TXT;1  2-JUN-1998 07:32:04  (RWED,,,)",
+		"VOL001 3390 2004/06/23 1 1 FB 128 6144 XX NOT.A.DSORG",
+		"rw-rw-rwz          0  464195454  464195454 Jul  1  2016 bad mode",
+		"USER JOB0190X OUTPUT 3 Spool Files",
+	} {
+		got := feedAll(sampleNow, line)
+		require.Len(t, got, 1, line)
+		assert.Equal(t, EntryOther, got[0].Type, line)
+		assert.Empty(t, got[0].Name, line)
+	}
 }

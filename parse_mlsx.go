@@ -22,7 +22,9 @@ var (
 //
 // Exactly one space separates the facts from the name, and the name is all
 // the rest of the line, leading spaces and ';' included; a line that starts
-// with the space has no facts. Each fact is split at its first '=' (the
+// with the space has no facts. Some servers put a TAB there instead
+// (FileZilla's test 78): a fact value holds neither, so the first space or
+// TAB ends the facts. Each fact is split at its first '=' (the
 // value of "type=OS.unix=slink:/foobar" holds one); fact names are matched
 // without regard to case and stored in Entry.Facts in lower case, values as
 // sent. The ';' after the last fact is optional, as servers built on drafts
@@ -38,7 +40,7 @@ var (
 // directory skip them with mlsxIsSelfOrParent. MLST of a directory may
 // answer with a cdir entry, which is then the one wanted.
 func parseMLSxLine(line string) (*Entry, error) {
-	sp := strings.IndexByte(line, ' ')
+	sp := strings.IndexAny(line, " \t")
 	if sp < 0 {
 		return nil, errMLSxNoSpace
 	}

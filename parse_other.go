@@ -88,9 +88,11 @@ func parseListUnixNumeric(p *listParser, l *listLine) (*Entry, bool) {
 }
 
 // parseListVShell parses the listing of old VanDyke VShell servers: size
-// first, no permissions, then an ls date and the name.
+// first, no permissions, then an ls date and the name, with a '/' after the
+// name of a directory.
 //
 //	206876  Apr 04, 2000 21:06 21-vshell-old file
+//	0  Dec 12, 2002 02:13 22-vshell-old dir/
 func parseListVShell(p *listParser, l *listLine) (*Entry, bool) {
 	size, ok := parseListUint(l.field(0))
 	if !ok {
@@ -100,10 +102,15 @@ func parseListVShell(p *listParser, l *listLine) (*Entry, bool) {
 		return nil, false
 	}
 	t, name, ok := p.unixDate(l, 1)
-	if !ok || name == "" {
+	e := &Entry{Type: EntryFile, Size: size, Name: name, ModTime: t}
+	if dir, found := strings.CutSuffix(name, "/"); found {
+		// "0  Dec 12, 2002 02:13 name/": a directory.
+		e.Type, e.Name = EntryDir, dir
+	}
+	if !ok || e.Name == "" {
 		return nil, false
 	}
-	return &Entry{Type: EntryFile, Size: size, Name: name, ModTime: t}, true
+	return e, true
 }
 
 // parseListNonStop parses the listing of HP NonStop (Tandem Guardian)

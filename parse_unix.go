@@ -17,6 +17,10 @@ import (
 //	-------r--   326  1391972  1392298 Nov 22  1995 name      NetPresenz, MacOS Peter (fork sizes)
 //	drwxrwxr-x   folder   2 May 10  1996 name                 NetPresenz and hostedftp folders
 //	-C--E-----FTP B BCC3I1  7670  1294495 Jan 13 07:42 name   Sterling Connect:Enterprise
+//	rw-rw-rw-   0  464195454  464195454 Jul  1  2016 name     StingRay FTP Server: no type letter
+//	drwxr-x---+1464 chrism chrism 41472 Feb 25 13:17 name     link count run into the mode
+//	-r-xr-xr-x longowner longgroup123456 Feb 12 17:20 name    group run into the size
+//	drwxr-xr-x 3 slopri devlab 512 name                       no date at all
 //
 // The columns between the mode and the size vary (link count, owner and
 // group may be missing, group names may hold spaces), so the parser looks
@@ -31,7 +35,11 @@ func parseListUnix(p *listParser, l *listLine) (*Entry, bool) {
 	}
 	tail, ok := p.scanUnixTail(l, 1, devices)
 	if !ok {
-		return nil, false
+		if tail, ok = p.scanUnixGluedSize(l); !ok {
+			if tail, ok = unixDateless(l); !ok {
+				return nil, false
+			}
+		}
 	}
 	cols := tail.sizeCol - 1 // fields between the mode and the size
 	switch {
@@ -86,10 +94,13 @@ func parseListNetWare(p *listParser, l *listLine) (*Entry, bool) {
 		return nil, false
 	}
 	tail, ok := p.scanUnixTail(l, 2, false)
-	if !ok || tail.name == "" {
+	// NetWare aligns its name column: the spaces after the date are
+	// padding, not part of the name ("Jan 16 18:53    name").
+	name := strings.TrimLeft(tail.name, " \t")
+	if !ok || name == "" {
 		return nil, false
 	}
-	return &Entry{Name: tail.name, Type: typ, Size: tail.size, ModTime: tail.time}, true
+	return &Entry{Name: name, Type: typ, Size: tail.size, ModTime: tail.time}, true
 }
 
 // unixModeType checks the mode field of an ls line ("drwxr-xr-x", with an
@@ -100,19 +111,15 @@ func unixModeType(mode string) (typ EntryType, devices, ok bool) {
 	if isEnterpriseMode(mode) {
 		return EntryFile, false, true
 	}
-	switch len(mode) {
-	case 10:
-	case 11:
-		if c := mode[10]; c != '+' && c != '@' && c != '.' {
+	if len(mode) == 9 {
+		// StingRay FTP Server leaves out the type letter: "rw-rw-rw-".
+		if !isUnixPermissions(mode) {
 			return 0, false, false
 		}
-	default:
-		return 0, false, false
+		return EntryFile, false, true
 	}
-	for i := 1; i < 10; i++ {
-		if !strings.ContainsRune("-rwxsStTlL", rune(mode[i])) {
-			return 0, false, false
-		}
+	if len(mode) < 10 || !isUnixPermissions(mode[1:10]) || !isUnixModeSuffix(mode[10:]) {
+		return 0, false, false
 	}
 	switch mode[0] {
 	case '-', 'f':
@@ -128,6 +135,37 @@ func unixModeType(mode string) (typ EntryType, devices, ok bool) {
 		return EntryOther, false, true
 	}
 	return 0, false, false
+}
+
+// isUnixPermissions reports whether s is the nine permission letters of a
+// mode, "rwxr-x---".
+func isUnixPermissions(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("-rwxsStTlL", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// isUnixModeSuffix reports whether s may follow the ten letters of a mode
+// in its field: nothing, an ACL "+", a macOS "@" or an SELinux "."; a link
+// count too wide for its column runs into the mode, after the mark or not
+// ("drwxr-x---+1464", Commons Net testNoSpacesBeforeFileSize).
+func isUnixModeSuffix(s string) bool {
+	if s == "" {
+		return true
+	}
+	if c := s[0]; c == '+' || c == '@' || c == '.' {
+		s = s[1:]
+		if s == "" {
+			return true
+		}
+	}
+	return isListDigits(s)
 }
 
 // isEnterpriseMode reports whether mode is the mode field of Sterling
@@ -179,6 +217,62 @@ func (p *listParser) scanUnixTail(l *listLine, from int, devices bool) (unixTail
 	return unixTail{}, false
 }
 
+// scanUnixGluedSize is scanUnixTail for the column-aligned listings in
+// which a long group name runs into the size, "longgroup123456 Feb 12
+// 17:20" (FileZilla's 46-unix-concatsize): a field from the third on that
+// ends in digits after a letter, followed by a date. The digits are the
+// size.
+func (p *listParser) scanUnixGluedSize(l *listLine) (unixTail, bool) {
+	for i := 2; i < l.n; i++ {
+		f := l.field(i)
+		j := len(f)
+		for j > 0 && f[j-1] >= '0' && f[j-1] <= '9' {
+			j--
+		}
+		if j == 0 || j == len(f) || !isListLetter(f[j-1]) {
+			continue
+		}
+		size, ok := parseListUint(f[j:])
+		if !ok {
+			continue
+		}
+		t, name, ok := p.unixDate(l, i+1)
+		if !ok {
+			continue
+		}
+		return unixTail{sizeCol: i, size: size, time: t, name: name}, true
+	}
+	return unixTail{}, false
+}
+
+// unixDateless reads an ls line without a date, as FileZilla's
+// 71-unix-dateless: "drwxr-xr-x 3 slopri devlab 512 name", exactly links,
+// owner, group and size before the name. A name that starts like a date
+// ("2001-04-27 x", "Dec 02  209 pub") means a date this parser does not
+// know, not a missing one.
+func unixDateless(l *listLine) (unixTail, bool) {
+	if l.n < 6 || !isListDigits(l.field(1)) {
+		return unixTail{}, false
+	}
+	size, ok := parseListUint(l.field(4))
+	if !ok {
+		return unixTail{}, false
+	}
+	first := l.field(5)
+	if _, _, _, ok := splitListDate(first); ok {
+		return unixTail{}, false
+	}
+	if _, ok := parseListMonth(first); ok || isListDigits(first) {
+		return unixTail{}, false
+	}
+	return unixTail{sizeCol: 4, size: size, name: l.afterOneSpace(4)}, true
+}
+
+// isListLetter reports whether c is an ASCII letter.
+func isListLetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
 // unixSize parses the size in field i and returns the index of the field
 // after it.
 func unixSize(l *listLine, i int, devices bool) (size int64, next int, device, ok bool) {
@@ -196,6 +290,11 @@ func unixSize(l *listLine, i int, devices bool) (size int64, next int, device, o
 	if f == "" || f[0] < '0' || f[0] > '9' {
 		return 0, 0, false, false
 	}
+	if f == "18446744073709551615" {
+		// (uint64)-1: a server's "unknown" printed unsigned (seen in a
+		// NetPresenz-like listing, jlaffaye/ftp's VIDEO_TS.VOB).
+		return -1, i + 1, false, true
+	}
 	size, ok = parseListHumanSize(f)
 	return size, i + 1, false, ok
 }
@@ -210,6 +309,9 @@ func unixSize(l *listLine, i int, devices bool) (size int64, next int, device, o
 //	2005-03-02 18:06[:05[.123] +0100]   --time-style=long-iso and full-iso
 //	1999/10/12 17:12 / 2004.07.15  other numeric dates, time optional
 //	2005년 1월 6일 / 1月 6日 12:00   Korean, Chinese and Japanese locales
+//	26. Juli, 20:10 / 30. Jan., 12:40  German, with commas
+//	09-26 2000 / 09-26 13:45       numeric month-day, then the year or time
+//	24-04-2003 17:12 / 01-jun-99   numeric day-month-year, and with a month name
 //
 // After the classic forms, whose time or year ls pads to five columns, the
 // name starts after exactly one space, so a name's own leading spaces are
@@ -245,7 +347,40 @@ func (p *listParser) unixDate(l *listLine, j int) (time.Time, string, bool) {
 	if len(f) == 10 && (f[4] == '-' || f[4] == '/' || f[4] == '.') && f[7] == f[4] {
 		return p.unixNumericDate(l, j)
 	}
+	if y, m, d, ok := parseListDayMonYear(f); ok {
+		// "01-jun-99" (FileZilla's 47_unix_shortdatemonth).
+		return p.unixDateThenTime(l, j, y, m, d)
+	}
+	if a, b, c, ok := splitListDate(f); ok && len(c) == 4 {
+		// "24-04-2003 17:12": day first when the first number cannot
+		// be a month or the separator is a dot, else month first.
+		y, _ := parseListInt(c)
+		m, _ := parseListInt(a)
+		d, _ := parseListInt(b)
+		if m > 12 || f[len(a)] == '.' {
+			m, d = d, m
+		}
+		return p.unixDateThenTime(l, j, y, m, d)
+	}
+	if len(f) == 5 && f[2] == '-' && isListDigits(f[:2]) && isListDigits(f[3:]) {
+		// "09-26 2000", "09-26 13:45": month and day, then the year or
+		// the time as in the classic form.
+		m, _ := parseListInt(f[:2])
+		d, _ := parseListInt(f[3:])
+		return p.unixTimeOrYear(l, j+1, m, d)
+	}
 	return p.unixCJKDate(l, j)
+}
+
+// unixDateThenTime finishes a date y-m-d in field j, which an optional
+// time may follow; the name is the rest after them.
+func (p *listParser) unixDateThenTime(l *listLine, j, y, m, d int) (time.Time, string, bool) {
+	last, h, mi, s := j, 0, 0, 0
+	if hh, mm, ss, ok := parseListClock(l.field(j + 1)); ok {
+		last, h, mi, s = j+1, hh, mm, ss
+	}
+	t, ok := p.date(y, m, d, h, mi, s)
+	return t, l.rest(last + 1), ok
 }
 
 // unixMonthFirst parses "Mon DD HH:MM", "Mon DD YYYY" and VShell's

@@ -8,6 +8,8 @@ import "strings"
 //	1-JUN.LIS;1              9/9           2-JUN-1998 07:32:04  [GROUP,OWNER]    (RWED,RWED,RWED,RE)
 //	38-vms-notime-file;1    2/8    7-JAN-2000    [IV2_XXX]   (RWED,RWED,RE,)
 //	56-VMS-complex-size;1 2KB 23-SEP-2005 14:57:07.27
+//	42-...;1   [SUMMARY]    1/3     2-AUG-2006 13:05  (RWE,RWE,RE,)         owner first
+//	43-...;1       17-JUN-1994 17:25:37     6308/13     (RWED,RWED,R,)    date before the size
 //
 // The size is in 512-byte blocks ("used/allocated") or carries a unit. A
 // name too long for its column is alone on its line and the rest follows
@@ -35,11 +37,10 @@ func parseListVMS(p *listParser, l *listLine) (*Entry, bool) {
 	if isListBracketed(l.field(i)) {
 		i++ // owner before the size, as some servers print it
 	}
-	size, ok := parseVMSSize(l.field(i))
-	if !ok {
-		return nil, false
+	size, sizeFirst := parseVMSSize(l.field(i))
+	if sizeFirst {
+		i++
 	}
-	i++
 	y, m, d, ok := parseListDayMonYear(l.field(i))
 	if !ok {
 		return nil, false
@@ -50,10 +51,15 @@ func parseListVMS(p *listParser, l *listLine) (*Entry, bool) {
 		h, mi, s = hh, mm, ss
 		i++
 	}
-	for ; i < l.n; i++ {
-		if !isListBracketed(l.field(i)) {
+	if !sizeFirst {
+		// The date before the size (FileZilla's 43-vms-alternate-field-order).
+		if size, ok = parseVMSSize(l.field(i)); !ok {
 			return nil, false
 		}
+		i++
+	}
+	if !vmsTrailer(l, i) {
+		return nil, false
 	}
 	e := &Entry{Type: EntryFile, Size: size}
 	if e.ModTime, ok = p.date(y, m, d, h, mi, s); !ok {
@@ -77,6 +83,40 @@ func parseListVMS(p *listParser, l *listLine) (*Entry, bool) {
 	}
 	p.vmsSeen[e.Name] = true
 	return e, true
+}
+
+// vmsTrailer reports whether the fields of l from i on are the owner and
+// protection of a VMS entry: bracketed fields, and at most one owner
+// printed without its brackets ("PRONAS (RWED,RWED,RE,)", FileZilla's
+// 39-vms-notime-file).
+func vmsTrailer(l *listLine, i int) bool {
+	bare := false
+	for ; i < l.n; i++ {
+		f := l.field(i)
+		if isListBracketed(f) {
+			continue
+		}
+		if bare || !isVMSOwnerName(f) {
+			return false
+		}
+		bare = true
+	}
+	return !l.more
+}
+
+// isVMSOwnerName reports whether s can be a VMS user or group name:
+// letters, digits, '_' and '$'.
+func isVMSOwnerName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isListLetter(c) && (c < '0' || c > '9') && c != '_' && c != '$' {
+			return false
+		}
+	}
+	return true
 }
 
 // isVMSHeader reports whether l is a header or trailer line of a VMS

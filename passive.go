@@ -29,6 +29,7 @@ func (e *DataConnError) Unwrap() error { return e.Err }
 // server refuses EPSV or its EPSV port cannot be reached, remembered for
 // the rest of the session. On IPv6 EPSV is the only choice (RFC 2428).
 func (c *Conn) dialPassive(ctx context.Context) (net.Conn, error) {
+	defer c.unpark()
 	if !c.ipv6 && (c.cfg.noEPSV || c.epsvOff) {
 		return c.pasv(ctx)
 	}

@@ -41,7 +41,7 @@ func dialTLS(t *testing.T, srv *ftptest.Server, mode string, opts ...Option) *Co
 	} else {
 		opts = append(opts, WithExplicitTLS(cfg))
 	}
-	opts = append([]Option{WithTimeout(5 * time.Second)}, opts...)
+	opts = append([]Option{WithTimeout(20 * time.Second)}, opts...)
 	c, err := Dial(context.Background(), srv.Addr(), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })

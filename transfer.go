@@ -232,6 +232,11 @@ func (t *transfer) closeData(reset bool) {
 	if t.data == nil {
 		return
 	}
+	if t.refused() {
+		t.watch.stop()
+		t.c.park(t.data)
+		return
+	}
 	raw := t.data
 	if tc, ok := t.data.(*tls.Conn); ok {
 		raw = tc.NetConn()
@@ -244,6 +249,31 @@ func (t *transfer) closeData(reset bool) {
 	}
 	t.data.Close()
 	t.watch.stop()
+}
+
+// refused reports whether the server refused the command outright (a
+// negative first reply), so the data connection was never used.
+func (t *transfer) refused() bool {
+	return len(t.got) > 0 && t.got[0].err == nil && t.got[0].r.class() >= 4
+}
+
+// park keeps the unused data connection of a refused transfer open until
+// the next PASV, EPSV, PORT or EPRT has been answered, when the server has
+// let go of it. pyftpdlib answers "226 Transfer complete" whenever the
+// client closes an idle data connection, a reply to no command that would
+// put the control connection out of step.
+func (c *Conn) park(conn net.Conn) {
+	conn.SetDeadline(aLongTimeAgo) // wakes any reader
+	c.unpark()
+	c.parked = conn
+}
+
+// unpark closes a parked data connection, if any.
+func (c *Conn) unpark() {
+	if c.parked != nil {
+		c.parked.Close()
+		c.parked = nil
+	}
 }
 
 // abandon ends a transfer that cannot go on: it resets the data
@@ -446,9 +476,20 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 		r.peek <- err
 	}()
 	select {
-	case <-r.peek:
+	case err := <-r.peek:
 		r.peek = nil
-	case res := <-t.replies:
+		if err == nil {
+			break // data: the transfer is on
+		}
+		// No data, only an end: wait for the reply that says why.
+		if len(t.got) == 0 {
+			t.got = append(t.got, <-t.replies)
+		}
+		if err := t.failed(); err != nil {
+			t.closeData(true)
+			return nil, err
+		}
+	case res := <-t.replyCh():
 		t.got = append(t.got, res)
 		if err := t.failed(); err != nil {
 			t.closeData(true)
