@@ -822,3 +822,60 @@ func TestRefusedTransferAndStrayReplies(t *testing.T) {
 	_, err = c.CurrentDir(ctx)
 	assert.NoError(t, err, "still in step")
 }
+
+// Files move by splice and sendfile over plain TCP, by copying over TLS:
+// both give the same bytes, and a truncated download is still an error.
+func TestFileTransfersZeroCopy(t *testing.T) {
+	data := randomBytes(t, 9<<20+123)
+	for _, tt := range []struct {
+		name string
+		opts []ftptest.ServerOption
+		tls  bool
+	}{{"plain", nil, false}, {"TLS", []ftptest.ServerOption{ftptest.WithExplicitTLS()}, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.opts...)
+			var opts []Option
+			if tt.tls {
+				opts = append(opts, WithExplicitTLS(srv.ClientTLSConfig()))
+			}
+			c := dialTest(t, srv, opts...)
+			ctx := context.Background()
+			src := t.TempDir() + "/src"
+			require.NoError(t, os.WriteFile(src, data, 0o600))
+			f, err := os.Open(src)
+			require.NoError(t, err)
+			require.NoError(t, c.Stor(ctx, "up.bin", f))
+			f.Close()
+			stored, err := srv.ReadFile("up.bin")
+			require.NoError(t, err)
+			assert.Equal(t, sha256.Sum256(data), sha256.Sum256(stored), "upload from a file")
+
+			out, err := os.Create(t.TempDir() + "/dst")
+			require.NoError(t, err)
+			defer out.Close()
+			r, err := c.Retr(ctx, "up.bin")
+			require.NoError(t, err)
+			n, err := io.Copy(out, r) // WriteTo with an *os.File
+			require.NoError(t, err)
+			require.NoError(t, r.Close())
+			assert.Equal(t, int64(len(data)), n)
+			got, err := os.ReadFile(out.Name())
+			require.NoError(t, err)
+			assert.Equal(t, sha256.Sum256(data), sha256.Sum256(got), "download into a file")
+		})
+	}
+	t.Run("truncated", func(t *testing.T) {
+		srv := newServer(t, ftptest.WithTruncate(5000, "226 Transfer complete\r\n"))
+		srv.WriteFile("f", data)
+		c := dialTest(t, srv)
+		out, err := os.Create(t.TempDir() + "/dst")
+		require.NoError(t, err)
+		defer out.Close()
+		r, err := c.Retr(context.Background(), "f")
+		require.NoError(t, err)
+		n, err := io.Copy(out, r)
+		assert.Equal(t, int64(5000), n)
+		assert.ErrorIs(t, err, ErrShortTransfer)
+		assert.ErrorIs(t, r.Close(), ErrShortTransfer)
+	})
+}

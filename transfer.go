@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"time"
@@ -383,6 +384,11 @@ func (r *Response) end() error {
 // WriteTo writes the rest of the download to w; it returns an error, not
 // a short count, when the transfer fails.
 func (r *Response) WriteTo(w io.Writer) (int64, error) {
+	if f, ok := w.(*os.File); ok && !r.done && !r.closed {
+		if tc, ok := r.t.plainTCP(); ok {
+			return r.spliceTo(tc, f)
+		}
+	}
 	buf := make([]byte, 256<<10)
 	var total int64
 	for {
@@ -542,7 +548,7 @@ func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offse
 	if err != nil {
 		return err
 	}
-	if _, err = io.Copy(writerFunc(t.write), r); err != nil {
+	if _, err = t.copyFrom(r); err != nil {
 		err = t.abandon(err)
 		if t.werr != nil && t.watch.cancelErr() == nil {
 			// The server broke the data connection: its reply says why.

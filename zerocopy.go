@@ -1,0 +1,141 @@
+package ftp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+)
+
+// Large transfers between a file and a plain TCP data connection go
+// through the kernel's zero-copy paths (splice for downloads into a file,
+// sendfile for uploads from one), which Go uses when *os.File and
+// *net.TCPConn meet in ReadFrom. The bytes then never pass through this
+// process, which leaves the CPU to the server on a shared machine.
+//
+// One call would move the whole file with no chance to push the idle
+// deadline forward, so the copy goes in chunks: each is sized to take about
+// a quarter of the timeout at the rate of the one before, and the deadline
+// moves after each. A stall still ends within the timeout; a slow link gets
+// small chunks, a fast one large ones.
+
+const (
+	minChunk = 64 << 10
+	maxChunk = 64 << 20
+)
+
+// chunker sizes the chunks of a zero-copy transfer.
+type chunker struct {
+	timeout time.Duration
+	size    int64
+}
+
+func newChunker(timeout time.Duration) *chunker {
+	return &chunker{timeout: timeout, size: minChunk}
+}
+
+// took adjusts the next chunk after n bytes took d.
+func (c *chunker) took(n int64, d time.Duration) {
+	if d <= 0 {
+		d = time.Microsecond
+	}
+	rate := float64(n) / d.Seconds()
+	c.size = min(max(int64(rate*c.timeout.Seconds()/4), minChunk), maxChunk)
+}
+
+// spliceTo moves the rest of a download into f, chunk by chunk. It returns
+// at the end of the data (done) or on an error.
+func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
+	ch := newChunker(t.c.cfg.timeout)
+	var total int64
+	for {
+		t.watch.extend()
+		t.c.ctl.watch.extend()
+		start := time.Now()
+		want := ch.size
+		n, err := f.ReadFrom(&io.LimitedReader{R: tc, N: want})
+		total += n
+		t.n += n
+		if err != nil {
+			return total, t.dataErr(err)
+		}
+		if n < want {
+			return total, nil // the data connection reached its end
+		}
+		ch.took(n, time.Since(start))
+	}
+}
+
+// sendFrom moves an upload from f to the data connection, chunk by chunk,
+// until the end of f.
+func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File) (int64, error) {
+	ch := newChunker(t.c.cfg.timeout)
+	var total int64
+	for {
+		t.watch.extend()
+		t.c.ctl.watch.extend()
+		start := time.Now()
+		want := ch.size
+		n, err := tc.ReadFrom(&io.LimitedReader{R: f, N: want})
+		total += n
+		t.n += n
+		if err != nil {
+			var ne *net.OpError
+			if errors.As(err, &ne) && t.werr == nil {
+				t.werr = t.dataErr(err) // the network side failed
+			}
+			return total, t.dataErr(err)
+		}
+		if n < want {
+			return total, nil // the end of the file
+		}
+		ch.took(n, time.Since(start))
+	}
+}
+
+// plainTCP returns the data connection as a *net.TCPConn when nothing
+// (TLS) stands between it and the kernel.
+func (t *transfer) plainTCP() (*net.TCPConn, bool) {
+	tc, ok := t.data.(*net.TCPConn)
+	return tc, ok
+}
+
+// copyFrom sends an upload's data: by sendfile from an *os.File over plain
+// TCP, else by copying.
+func (t *transfer) copyFrom(r io.Reader) (int64, error) {
+	if f, ok := r.(*os.File); ok {
+		if tc, ok := t.plainTCP(); ok {
+			return t.sendFrom(tc, f)
+		}
+	}
+	return io.Copy(writerFunc(t.write), r)
+}
+
+// spliceTo writes the rest of a download into f: what the reader has
+// buffered, then the data connection by splice.
+func (r *Response) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
+	if r.peek != nil {
+		<-r.peek
+		r.peek = nil
+	}
+	var total int64
+	if n := r.buf.Buffered(); n > 0 {
+		b, _ := r.buf.Peek(n)
+		m, err := f.Write(b)
+		total += int64(m)
+		r.buf.Discard(m)
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := r.t.spliceTo(tc, f)
+	total += n
+	if err != nil {
+		r.err = err
+		return total, err
+	}
+	r.done = true
+	r.err = r.end()
+	return total, r.err
+}
