@@ -97,6 +97,10 @@ func (s *Server) acceptLoop() {
 			}
 			return
 		}
+		if s.full() {
+			s.refuseConn(conn)
+			continue
+		}
 		sess := newSession(s, conn)
 		s.mu.Lock()
 		s.sessions[sess] = struct{}{}
