@@ -302,17 +302,26 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 			return err
 		}
 	}
+	// The time goes on the part, so that the file appears complete with
+	// it: a rename keeps it.
+	if !cfg.noModTime && c.hasFeatureLocked("MFMT") {
+		if err := c.SetModTime(ctx, part, fi.ModTime()); err != nil {
+			return err
+		}
+	}
 	if err := c.Rename(ctx, part, remote); err != nil {
 		// Some servers refuse to rename onto an existing file.
 		if derr := c.Delete(ctx, remote); derr != nil {
 			return err
 		}
-		if err := c.Rename(ctx, part, remote); err != nil {
-			return err
+		// The time goes on the part, so that the file appears complete with
+		// it: a rename keeps it.
+		if !cfg.noModTime && c.hasFeatureLocked("MFMT") {
+			if err := c.SetModTime(ctx, part, fi.ModTime()); err != nil {
+				return err
+			}
 		}
-	}
-	if !cfg.noModTime && c.hasFeatureLocked("MFMT") {
-		if err := c.SetModTime(ctx, remote, fi.ModTime()); err != nil {
+		if err := c.Rename(ctx, part, remote); err != nil {
 			return err
 		}
 	}
