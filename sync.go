@@ -304,22 +304,18 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	}
 	// The time goes on the part, so that the file appears complete with
 	// it: a rename keeps it.
-	if !cfg.noModTime && c.hasFeatureLocked("MFMT") {
+	if !cfg.noModTime && c.offers("MFMT") {
 		if err := c.SetModTime(ctx, part, fi.ModTime()); err != nil {
 			return err
 		}
 	}
 	if err := c.Rename(ctx, part, remote); err != nil {
 		// Some servers refuse to rename onto an existing file.
-		if derr := c.Delete(ctx, remote); derr != nil {
+		if !isPermanent(err) {
 			return err
 		}
-		// The time goes on the part, so that the file appears complete with
-		// it: a rename keeps it.
-		if !cfg.noModTime && c.hasFeatureLocked("MFMT") {
-			if err := c.SetModTime(ctx, part, fi.ModTime()); err != nil {
-				return err
-			}
+		if derr := c.Delete(ctx, remote); derr != nil {
+			return err
 		}
 		if err := c.Rename(ctx, part, remote); err != nil {
 			return err
@@ -328,8 +324,8 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	return nil
 }
 
-// hasFeatureLocked reports whether FEAT listed name.
-func (c *Conn) hasFeatureLocked(name string) bool {
+// offers reports whether the server's FEAT listed name.
+func (c *Conn) offers(name string) bool {
 	_, ok := c.Features()[name]
 	return ok
 }
