@@ -45,11 +45,11 @@ const (
 
 // MirrorAction is one step of a mirror plan.
 type MirrorAction struct {
-	Op     MirrorOp
-	Path   string // slash path relative to both roots
-	Dir    bool   // the path is a directory
-	Size   int64  // bytes to copy (OpCopy)
-	Reason string // why: "missing", "size", "newer", "checksum" or "extra"
+	Op     MirrorOp `json:"op"`
+	Path   string   `json:"path"`           // slash path relative to both roots
+	Dir    bool     `json:"dir,omitempty"`  // the path is a directory
+	Size   int64    `json:"size,omitempty"` // bytes to copy (OpCopy)
+	Reason string   `json:"reason"`         // why: "missing", "size", "newer", "checksum" or "extra"
 }
 
 // MirrorOptions configure Mirror. The zero value mirrors down, as many
@@ -441,6 +441,9 @@ func (m *mirror) report(a MirrorAction, err error) {
 
 func (m *mirror) makeRoot(ctx context.Context) error {
 	if m.opts.Direction == MirrorUp {
+		if m.dst == "" || m.dst == "." || m.dst == "/" {
+			return nil
+		}
 		return m.pool.MakeDirAll(ctx, m.dst)
 	}
 	return os.MkdirAll(m.dst, 0o755)

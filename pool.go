@@ -99,10 +99,14 @@ type PoolStats struct {
 func NewPool(rawURL string, size int, opts ...Option) (*Pool, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = "(URL not shown: it may hold a password)"
+		}
 		return nil, fmt.Errorf("ftp: parsing URL: %w", err)
 	}
 	if u.Scheme != "ftp" && u.Scheme != "ftps" {
-		return nil, fmt.Errorf("ftp: URL scheme %q: want ftp or ftps", u.Scheme)
+		return nil, fmt.Errorf("ftp: %s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
 	var cfg config
 	for _, o := range opts {
