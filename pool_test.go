@@ -223,3 +223,39 @@ func TestIsTransient(t *testing.T) {
 		assert.Equal(t, tt.want, IsTransient(tt.err), "%v", tt.err)
 	}
 }
+
+func TestPoolRetryIsBounded(t *testing.T) {
+	tests := []struct {
+		name      string
+		reply     string
+		attempts  int
+		wantStors int
+		transient bool
+	}{
+		{"4xx retried", "452 Insufficient storage.\r\n", 3, 3, true},
+		{"5xx not retried", "553 Not allowed.\r\n", 3, 1, false},
+		{"one attempt", "450 Busy.\r\n", 1, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, ftptest.WithRawReply("STOR", tt.reply))
+			local := filepath.Join(t.TempDir(), "f")
+			require.NoError(t, os.WriteFile(local, []byte("data"), 0o644))
+			p := newTestPool(t, srv, 2, WithRetry(tt.attempts, time.Minute, time.Millisecond))
+			err := p.Upload(context.Background(), local, "f")
+			require.Error(t, err)
+			assert.Equal(t, tt.transient, IsTransient(err))
+			assert.Equal(t, tt.wantStors, countVerb(srv, "STOR"))
+		})
+	}
+}
+
+func TestPoolRetryTimeBound(t *testing.T) {
+	srv := newServer(t, ftptest.WithRawReply("STOR", "452 Insufficient storage.\r\n"))
+	local := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(local, []byte("data"), 0o644))
+	// The first backoff (≥ 750 ms) is already beyond the 1 ms budget.
+	p := newTestPool(t, srv, 1, WithRetry(100, time.Millisecond, time.Second))
+	require.Error(t, p.Upload(context.Background(), local, "f"))
+	assert.Equal(t, 1, countVerb(srv, "STOR"))
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,4 +235,16 @@ func TestRemoteChecksum(t *testing.T) {
 			assert.Equal(t, want, sum)
 		})
 	}
+}
+
+func TestDownloadUnknownHashAlgorithmIgnored(t *testing.T) {
+	sum := strings.Repeat("ab", 64) // a SHA-512 this package does not compute
+	srv := newServer(t, ftptest.WithHash(), ftptest.WithRawReply("HASH", "213 SHA-512 0-5 "+sum+" f\r\n"))
+	srv.WriteFile("f", []byte("hello"))
+	c := dialTest(t, srv)
+	local := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, c.Download(context.Background(), "f", local))
+	got, err := os.ReadFile(local)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(got))
 }
