@@ -175,8 +175,12 @@ func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total
 	if err != nil {
 		return err
 	}
-	pw := &progressWriter{w: w, done: off, total: total, f: progress}
-	_, err = io.CopyBuffer(pw, onlyReader{r}, make([]byte, 64<<10))
+	if progress == nil {
+		_, err = r.WriteTo(w) // straight into the file: zero-copy where the Response can
+	} else {
+		pw := &progressWriter{w: w, done: off, total: total, f: progress}
+		_, err = io.CopyBuffer(pw, onlyReader{r}, make([]byte, 64<<10))
+	}
 	if cerr := r.Close(); err == nil {
 		err = cerr
 	}
