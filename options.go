@@ -33,6 +33,7 @@ type config struct {
 	tlsConfig      *tls.Config
 	debug          io.Writer
 	location       *time.Location
+	pool           poolConfig // options of NewPool (pool.go)
 }
 
 func newConfig(opts []Option) config {

@@ -45,6 +45,9 @@ func init() {
 		"AUTH": open((*session).cmdAUTH), "PBSZ": open((*session).cmdPBSZ),
 		"PROT": open((*session).cmdPROT), "CCC": open((*session).cmdCCC),
 	}
+	for verb, fn := range hashCommands {
+		commands[verb] = auth(fn)
+	}
 }
 
 // features are the FEAT lines, before WithoutFeatures and WithoutMLSD.
@@ -88,7 +91,7 @@ func (s *session) cmdQUIT(string) {
 
 func (s *session) cmdFEAT(string) {
 	var lines []string
-	for _, f := range append(slices.Clone(features), s.cfg.tlsFeatures()...) {
+	for _, f := range append(append(slices.Clone(features), s.cfg.tlsFeatures()...), s.cfg.hashFeatures()...) {
 		if s.cfg.hasFeature(f) {
 			lines = append(lines, f)
 		}
@@ -97,6 +100,9 @@ func (s *session) cmdFEAT(string) {
 }
 
 func (s *session) cmdOPTS(arg string) {
+	if s.optsHash(arg) {
+		return
+	}
 	if strings.EqualFold(strings.Join(strings.Fields(arg), " "), "UTF8 ON") {
 		s.reply(200, "Always in UTF8 mode.")
 		return

@@ -37,6 +37,8 @@ type config struct {
 	requireTLS    bool
 	requireReuse  bool
 	tlsAdjust     []func(*tls.Config)
+	maxConns      int  // 0: no limit (WithMaxConnections)
+	hash          bool // WithHash
 }
 
 func defaultConfig() config {

@@ -10,7 +10,8 @@
 // in the ways real servers do: wrong addresses in PASV replies, garbage
 // replies, delays, silence, truncated transfers, missing or early replies;
 // or to be as strict as real FTPS servers are ([WithRequireTLS],
-// [WithRequireTLSReuse]).
+// [WithRequireTLSReuse]); or to offer checksums ([WithHash]) or cap its
+// sessions ([WithMaxConnections]).
 //
 // The server keeps to loopback: it listens on 127.0.0.1 or [::1], and dials
 // PORT and EPRT addresses only when they name the client's own host. TYPE A
@@ -96,6 +97,10 @@ func (s *Server) acceptLoop() {
 				s.cfg.logf("ftptest: accept: %v", err)
 			}
 			return
+		}
+		if s.full() {
+			s.refuseConn(conn)
+			continue
 		}
 		sess := newSession(s, conn)
 		s.mu.Lock()

@@ -57,6 +57,7 @@ type session struct {
 	pbsz     bool     // PBSZ came after the control connection was protected
 	protect  bool     // PROT P: data connections are TLS
 	handoff  *handoff // of the AUTH line being handled
+	hashAlgo string   // OPTS HASH choice of WithHash; empty: SHA-256
 }
 
 func newSession(srv *Server, conn net.Conn) *session {
@@ -232,8 +233,9 @@ func isVerb(verb string) bool {
 	if verb == "" || len(verb) > 16 {
 		return false
 	}
-	for _, c := range verb {
-		if c < 'A' || c > 'Z' {
+	for i, c := range verb {
+		digit := i > 0 && c >= '0' && c <= '9' // XSHA256, XSHA1
+		if (c < 'A' || c > 'Z') && !digit {
 			return false
 		}
 	}

@@ -1,0 +1,669 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pasvport/ftp"
+)
+
+// Exit codes, documented in usage.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the operation failed, or part of a mirror did
+	exitUsage       = 2
+	exitConnect     = 3 // could not connect or log in
+	exitNotFound    = 4 // a remote or local path does not exist
+	exitInterrupted = 130
+)
+
+const usageText = `usage: ftpsync [flags] COMMAND ARGS
+
+commands:
+  ls URL                      list a remote directory
+  get URL [LOCAL]             download a file (resumes a LOCAL .part file)
+  put LOCAL URL               upload a file (resumes a remote .part file)
+  mirror URL LOCAL            make the local directory a copy of the remote one
+  mirror --reverse LOCAL URL  make the remote directory a copy of the local one
+  rm [-r] URL                 remove a file (-r: a directory and its contents)
+  mkdir [-p] URL              create a directory (-p: and missing parents)
+  demo                        walk through a session with an in-process server
+  help                        show this text
+
+URLs are ftp://[user[:password]@]host[:port]/path (ftps:// for implicit
+TLS on port 990). The path is relative to the login directory; start it
+with %2F (ftp://host/%2Fpub) for an absolute one. Flags go anywhere.
+
+flags:
+  --active            active mode (PORT/EPRT); passive (EPSV, PASV) otherwise
+  --explicit-tls      secure the session with AUTH TLS (FTPES)
+  --insecure          do not verify the server's TLS certificate
+  --parallel N        transfers at a time for mirror (default 4)
+  --delete            mirror: delete what the source lacks
+  --dry-run           mirror: print the plan, change nothing
+  --exclude GLOB      mirror: leave out matching paths (repeatable)
+  --checksum          mirror: compare same-size files by checksum, not time
+  --timeout D         bound each wait on the server (default 30s)
+  --verbose           print the protocol trace (passwords masked) on stderr
+  --json              print results as JSON on stdout
+
+credentials, first found: the URL; FTP_PASSWORD for the user of the URL;
+~/.netrc (or $NETRC) by host; anonymous. Passwords are never printed.
+
+Transfers write to .NAME.part and rename when complete, so an interrupted
+get, put or mirror resumes where it stopped when run again; transient
+failures (4xx replies, dropped connections) are retried with backoff.
+
+exit codes:
+  0    success (mirror: everything up to date)
+  1    the operation failed (mirror: at least one file failed)
+  2    usage error
+  3    could not connect or log in
+  4    a remote or local path does not exist
+  130  interrupted
+`
+
+// options are the flags of every command.
+type options struct {
+	active, explicitTLS, insecure bool
+	parallel                      int
+	del, dryRun, checksum         bool
+	exclude                       globs
+	timeout                       time.Duration
+	verbose, json                 bool
+	reverse, recursive, parents   bool
+}
+
+type globs []string
+
+func (g *globs) String() string     { return strings.Join(*g, ",") }
+func (g *globs) Set(s string) error { *g = append(*g, s); return nil }
+
+// usageError is an error of the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// env is what the command takes from the process, replaceable in tests.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	secret         string // the password, masked in every message
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	case "demo":
+		if err := demo(ctx, stdout); err != nil {
+			fmt.Fprintln(stderr, "ftpsync:", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	var o options
+	fset := flag.NewFlagSet("ftpsync "+cmd, flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	fset.BoolVar(&o.active, "active", false, "")
+	fset.BoolVar(&o.explicitTLS, "explicit-tls", false, "")
+	fset.BoolVar(&o.insecure, "insecure", false, "")
+	fset.IntVar(&o.parallel, "parallel", 4, "")
+	fset.BoolVar(&o.del, "delete", false, "")
+	fset.BoolVar(&o.dryRun, "dry-run", false, "")
+	fset.BoolVar(&o.checksum, "checksum", false, "")
+	fset.Var(&o.exclude, "exclude", "")
+	fset.DurationVar(&o.timeout, "timeout", ftp.DefaultTimeout, "")
+	fset.BoolVar(&o.verbose, "verbose", false, "")
+	fset.BoolVar(&o.json, "json", false, "")
+	switch cmd {
+	case "mirror":
+		fset.BoolVar(&o.reverse, "reverse", false, "")
+		fset.BoolVar(&o.reverse, "R", false, "")
+	case "rm":
+		fset.BoolVar(&o.recursive, "r", false, "")
+	case "mkdir":
+		fset.BoolVar(&o.parents, "p", false, "")
+	}
+	pos, err := parseInterspersed(fset, rest)
+	if err == nil && o.parallel < 1 {
+		err = usageError{"--parallel must be at least 1"}
+	}
+	if err == nil {
+		err = e.dispatch(ctx, cmd, pos, &o)
+	}
+	return e.finish(ctx, err)
+}
+
+// parseInterspersed parses flags placed before, between or after the
+// positional arguments, which it returns.
+func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fset.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		args = fset.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// finish prints err (password masked) and maps it to an exit code.
+func (e *env) finish(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	msg := err.Error()
+	if e.secret != "" {
+		msg = strings.ReplaceAll(msg, e.secret, "****")
+		msg = strings.ReplaceAll(msg, url.PathEscape(e.secret), "****")
+	}
+	fmt.Fprintln(e.stderr, "ftpsync:", msg)
+	var ue usageError
+	var fe *ftp.Error
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(e.stderr, "run 'ftpsync help' for usage")
+		return exitUsage
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case errors.As(err, new(connectError)):
+		return exitConnect
+	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(mirrorError)):
+		return exitNotFound
+	case errors.As(err, &fe):
+		return exitFailed
+	}
+	return exitFailed
+}
+
+// connectError wraps a failure to dial or log in.
+type connectError struct{ err error }
+
+func (e connectError) Error() string { return e.err.Error() }
+func (e connectError) Unwrap() error { return e.err }
+
+// mirrorError wraps the failures of a mirror run.
+type mirrorError struct{ err error }
+
+func (e mirrorError) Error() string { return e.err.Error() }
+func (e mirrorError) Unwrap() error { return e.err }
+
+func (e *env) dispatch(ctx context.Context, cmd string, pos []string, o *options) error {
+	need := func(lo, hi int, form string) error {
+		if len(pos) < lo || len(pos) > hi {
+			return usageError{"usage: ftpsync " + form}
+		}
+		return nil
+	}
+	switch cmd {
+	case "ls":
+		if err := need(1, 1, "ls URL"); err != nil {
+			return err
+		}
+		return e.ls(ctx, pos[0], o)
+	case "get":
+		if err := need(1, 2, "get URL [LOCAL]"); err != nil {
+			return err
+		}
+		local := ""
+		if len(pos) == 2 {
+			local = pos[1]
+		}
+		return e.get(ctx, pos[0], local, o)
+	case "put":
+		if err := need(2, 2, "put LOCAL URL"); err != nil {
+			return err
+		}
+		return e.put(ctx, pos[0], pos[1], o)
+	case "mirror":
+		if o.reverse {
+			if err := need(2, 2, "mirror --reverse LOCAL URL"); err != nil {
+				return err
+			}
+			return e.mirror(ctx, pos[1], pos[0], o)
+		}
+		if err := need(2, 2, "mirror URL LOCAL"); err != nil {
+			return err
+		}
+		return e.mirror(ctx, pos[0], pos[1], o)
+	case "rm":
+		if err := need(1, 1, "rm [-r] URL"); err != nil {
+			return err
+		}
+		return e.rm(ctx, pos[0], o)
+	case "mkdir":
+		if err := need(1, 1, "mkdir [-p] URL"); err != nil {
+			return err
+		}
+		return e.mkdir(ctx, pos[0], o)
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// target is a parsed URL: where to dial (credentials included) and the
+// remote path.
+type target struct {
+	dialURL string
+	path    string
+	display string // the URL without password
+}
+
+// parseTarget parses a command-line URL and completes its credentials.
+func (e *env) parseTarget(raw string) (target, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "ftp" && u.Scheme != "ftps") {
+		return target{}, usageError{fmt.Sprintf("not an ftp:// or ftps:// URL: %s", redactRaw(raw))}
+	}
+	user, pass, hasPass := "", "", false
+	if u.User != nil {
+		user = u.User.Username()
+		pass, hasPass = u.User.Password()
+	}
+	if !hasPass {
+		if p := e.getenv("FTP_PASSWORD"); p != "" && user != "" {
+			pass, hasPass = p, true
+		}
+	}
+	if !hasPass {
+		if l, p, ok := e.netrc(u.Hostname(), user); ok {
+			user, pass, hasPass = l, p, true
+		}
+	}
+	if user != "" {
+		if hasPass {
+			u.User = url.UserPassword(user, pass)
+			e.secret = pass
+		} else {
+			u.User = url.User(user)
+		}
+	}
+	p := u.Path
+	switch {
+	case strings.HasPrefix(p, "//"):
+		p = path.Clean(p[1:]) // %2F: absolute
+	case p == "" || p == "/":
+		p = "."
+	default:
+		p = path.Clean(p[1:])
+	}
+	dial := *u
+	dial.Path, dial.RawPath, dial.RawQuery, dial.Fragment = "/", "", "", ""
+	return target{dialURL: dial.String(), path: p, display: u.Redacted()}, nil
+}
+
+// redactRaw hides what may be a password in a URL that does not parse.
+func redactRaw(raw string) string {
+	if i := strings.LastIndex(raw, "@"); i >= 0 {
+		if j := strings.Index(raw, "://"); j >= 0 && j < i {
+			return raw[:j+3] + "****" + raw[i:]
+		}
+	}
+	return raw
+}
+
+// netrc looks host up in ~/.netrc (or $NETRC): the login and password of
+// its machine entry, or of the default entry; when user is not empty, only
+// an entry for that login counts.
+func (e *env) netrc(host, user string) (login, pass string, ok bool) {
+	name := e.getenv("NETRC")
+	if name == "" {
+		home := e.getenv("HOME")
+		if home == "" {
+			return "", "", false
+		}
+		name = filepath.Join(home, ".netrc")
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return "", "", false
+	}
+	type entry struct{ machine, login, pass string }
+	var entries []entry
+	var cur *entry
+	f := strings.Fields(string(data))
+	for i := 0; i < len(f); i++ {
+		arg := func() string {
+			if i+1 < len(f) {
+				i++
+				return f[i]
+			}
+			return ""
+		}
+		switch f[i] {
+		case "machine":
+			entries = append(entries, entry{machine: arg()})
+			cur = &entries[len(entries)-1]
+		case "default":
+			entries = append(entries, entry{machine: ""})
+			cur = &entries[len(entries)-1]
+		case "login":
+			if cur != nil {
+				cur.login = arg()
+			}
+		case "password":
+			if cur != nil {
+				cur.pass = arg()
+			}
+		case "account", "port":
+			arg()
+		case "macdef":
+			// A macro runs to the next blank line, which Fields hides:
+			// stop here, as later entries cannot be told apart.
+			i = len(f)
+		}
+	}
+	for _, pass := range []bool{true, false} { // machine entries first, then default
+		for _, en := range entries {
+			if (en.machine == host) != pass || (!pass && en.machine != "") {
+				continue
+			}
+			if en.login == "" || (user != "" && en.login != user) {
+				continue
+			}
+			return en.login, en.pass, true
+		}
+	}
+	return "", "", false
+}
+
+// connOptions are the ftp options of the flags.
+func (e *env) connOptions(o *options, t target) []ftp.Option {
+	opts := []ftp.Option{ftp.WithTimeout(o.timeout), ftp.WithRetry(5, 2*time.Minute, 0)}
+	if o.active {
+		opts = append(opts, ftp.WithActive())
+	}
+	tlsCfg := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // --insecure asks for it
+	if o.explicitTLS {
+		opts = append(opts, ftp.WithExplicitTLS(tlsCfg))
+	} else if strings.HasPrefix(t.dialURL, "ftps:") {
+		opts = append(opts, ftp.WithImplicitTLS(tlsCfg))
+	}
+	if o.verbose {
+		opts = append(opts, ftp.WithDebug(&lockedWriter{w: e.stderr}))
+	}
+	return opts
+}
+
+// lockedWriter serialises the traces of several connections.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// pool opens a Pool for t and checks that it can log in.
+func (e *env) pool(ctx context.Context, t target, o *options, size int) (*ftp.Pool, error) {
+	p, err := ftp.NewPool(t.dialURL, size, e.connOptions(o, t)...)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if err := p.Do(ctx, func(*ftp.Conn) error { return nil }); err != nil {
+		p.Close()
+		return nil, connectError{fmt.Errorf("%s: %w", t.display, err)}
+	}
+	return p, nil
+}
+
+// session parses rawURL and opens a pool of size connections to it.
+func (e *env) session(ctx context.Context, rawURL string, o *options, size int) (*ftp.Pool, target, error) {
+	t, err := e.parseTarget(rawURL)
+	if err != nil {
+		return nil, t, err
+	}
+	p, err := e.pool(ctx, t, o, size)
+	return p, t, err
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type jsonEntry struct {
+	Name    string    `json:"name"`
+	Type    string    `json:"type"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"modTime,omitzero"`
+	Target  string    `json:"target,omitempty"`
+}
+
+func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
+	p, t, err := e.session(ctx, rawURL, o, 1)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	entries, err := p.List(ctx, t.path)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		out := []jsonEntry{}
+		for _, en := range entries {
+			out = append(out, jsonEntry{en.Name, en.Type.String(), en.Size, en.ModTime, en.Target})
+		}
+		return e.printJSON(out)
+	}
+	for _, en := range entries {
+		mod := "-"
+		if !en.ModTime.IsZero() {
+			mod = en.ModTime.UTC().Format("2006-01-02 15:04:05")
+		}
+		name := en.Name
+		if en.Name == "" {
+			name = en.Raw
+		}
+		if en.Target != "" {
+			name += " -> " + en.Target
+		}
+		fmt.Fprintf(e.stdout, "%-4s %12d  %s  %s\n", en.Type, en.Size, mod, name)
+	}
+	return nil
+}
+
+type jsonTransfer struct {
+	Op     string `json:"op"`
+	Remote string `json:"remote"`
+	Local  string `json:"local"`
+	Bytes  int64  `json:"bytes"`
+}
+
+func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
+	p, t, err := e.session(ctx, rawURL, o, 1)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	base := path.Base(t.path)
+	if local == "" {
+		local = base
+	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() {
+		local = filepath.Join(local, base)
+	}
+	bar := e.newProgress(base, o)
+	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
+	bar.done()
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return e.printJSON(jsonTransfer{"get", t.path, local, fi.Size()})
+	}
+	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", t.path, local, fi.Size())
+	return nil
+}
+
+func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
+	fi, err := os.Stat(local)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return usageError{local + " is a directory: use mirror --reverse"}
+	}
+	p, t, err := e.session(ctx, rawURL, o, 1)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	remote := t.path
+	if strings.HasSuffix(rawURL, "/") || remote == "." {
+		remote = path.Join(remote, filepath.Base(local))
+	} else if en, err := p.Stat(ctx, remote); err == nil && en.Type == ftp.EntryDir {
+		remote = path.Join(remote, filepath.Base(local))
+	}
+	bar := e.newProgress(filepath.Base(local), o)
+	err = p.Upload(ctx, local, remote, ftp.WithProgress(bar.update))
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return e.printJSON(jsonTransfer{"put", remote, local, fi.Size()})
+	}
+	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", local, remote, fi.Size())
+	return nil
+}
+
+type jsonSummary struct {
+	Direction string             `json:"direction"`
+	DryRun    bool               `json:"dryRun"`
+	Files     int                `json:"files"`
+	Bytes     int64              `json:"bytes"`
+	Dirs      int                `json:"dirs"`
+	Skipped   int                `json:"skipped"`
+	Deleted   int                `json:"deleted"`
+	Failed    int                `json:"failed"`
+	Plan      []ftp.MirrorAction `json:"plan"`
+	Error     string             `json:"error,omitempty"`
+}
+
+func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) error {
+	p, t, err := e.session(ctx, rawURL, o, o.parallel)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	dir := ftp.MirrorDown
+	src, dst := t.path, local
+	if o.reverse {
+		dir = ftp.MirrorUp
+		src, dst = local, t.path
+		if _, err := os.Stat(local); err != nil {
+			return err
+		}
+	}
+	status := e.newStatus(o)
+	opts := ftp.MirrorOptions{
+		Direction: dir, Parallel: o.parallel, Delete: o.del, Exclude: o.exclude,
+		DryRun: o.dryRun, Checksum: o.checksum,
+		OnAction: func(a ftp.MirrorAction, err error) { status.action(a, err) },
+	}
+	sum, err := ftp.Mirror(ctx, p, src, dst, opts)
+	status.done()
+	if o.json {
+		js := jsonSummary{dir.String(), o.dryRun, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Failed, sum.Plan, ""}
+		if js.Plan == nil {
+			js.Plan = []ftp.MirrorAction{}
+		}
+		if err != nil {
+			js.Error = err.Error()
+		}
+		if jerr := e.printJSON(js); jerr != nil {
+			return jerr
+		}
+	} else {
+		if o.dryRun {
+			for _, a := range sum.Plan {
+				fmt.Fprintf(e.stdout, "would %s %s (%s)\n", a.Op, a.Path, a.Reason)
+			}
+		}
+		fmt.Fprintf(e.stdout, "mirror %s: %d files (%d bytes) copied, %d directories created, %d up to date, %d deleted, %d failed\n",
+			dir, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Failed)
+	}
+	if err != nil && sum.Failed > 0 {
+		return mirrorError{err}
+	}
+	return err
+}
+
+func (e *env) rm(ctx context.Context, rawURL string, o *options) error {
+	p, t, err := e.session(ctx, rawURL, o, 1)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if o.recursive {
+		if _, err := p.Stat(ctx, t.path); err != nil {
+			return err
+		}
+		err = p.RemoveAll(ctx, t.path)
+	} else {
+		err = p.Delete(ctx, t.path)
+	}
+	if err != nil {
+		return err
+	}
+	return e.report("rm", t.path, o)
+}
+
+func (e *env) mkdir(ctx context.Context, rawURL string, o *options) error {
+	p, t, err := e.session(ctx, rawURL, o, 1)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if o.parents {
+		err = p.MakeDirAll(ctx, t.path)
+	} else {
+		err = p.MakeDir(ctx, t.path)
+	}
+	if err != nil {
+		return err
+	}
+	return e.report("mkdir", t.path, o)
+}
+
+func (e *env) report(op, p string, o *options) error {
+	if o.json {
+		return e.printJSON(map[string]string{"op": op, "path": p})
+	}
+	fmt.Fprintf(e.stdout, "%s %s\n", op, p)
+	return nil
+}
