@@ -272,7 +272,10 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return err
 	}
-	r := &progressReader{r: io.LimitReader(f, total-off), done: off, total: total, f: cfg.progress}
+	var r io.Reader = io.LimitReader(f, total-off) // sendfile takes this as it is
+	if cfg.progress != nil {
+		r = &progressReader{r: r, done: off, total: total, f: cfg.progress}
+	}
 	switch {
 	case off == 0:
 		err = c.Stor(ctx, part, r)

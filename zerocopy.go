@@ -68,8 +68,8 @@ func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 }
 
 // sendFrom moves an upload from f to the data connection, chunk by chunk,
-// until the end of f.
-func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File) (int64, error) {
+// until the end of f or, when limit >= 0, after limit bytes.
+func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, error) {
 	ch := newChunker(t.c.cfg.timeout)
 	var total int64
 	for {
@@ -77,6 +77,11 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File) (int64, error) {
 		t.c.ctl.watch.extend()
 		start := time.Now()
 		want := ch.size
+		if limit >= 0 {
+			if want = min(want, limit-total); want == 0 {
+				return total, nil
+			}
+		}
 		n, err := tc.ReadFrom(&io.LimitedReader{R: f, N: want})
 		total += n
 		t.n += n
@@ -101,12 +106,19 @@ func (t *transfer) plainTCP() (*net.TCPConn, bool) {
 	return tc, ok
 }
 
-// copyFrom sends an upload's data: by sendfile from an *os.File over plain
-// TCP, else by copying.
+// copyFrom sends an upload's data: by sendfile from an *os.File (or an
+// io.LimitedReader of one) over plain TCP, else by copying.
 func (t *transfer) copyFrom(r io.Reader) (int64, error) {
-	if f, ok := r.(*os.File); ok {
-		if tc, ok := t.plainTCP(); ok {
-			return t.sendFrom(tc, f)
+	if tc, ok := t.plainTCP(); ok {
+		switch src := r.(type) {
+		case *os.File:
+			return t.sendFrom(tc, src, -1)
+		case *io.LimitedReader:
+			if f, ok := src.R.(*os.File); ok {
+				n, err := t.sendFrom(tc, f, max(src.N, 0))
+				src.N -= n
+				return n, err
+			}
 		}
 	}
 	return io.Copy(writerFunc(t.write), r)
