@@ -335,3 +335,66 @@ func natTrustedFails(t *testing.T, addr string, env map[string]string, opts []ft
 	assert.Contains(t, err.Error(), "WithTrustedPASVAddress")
 	require.NoError(t, c.NoOp(ctx), "usable after the failed data connection")
 }
+
+// TestInteropMirror mirrors a 1,000-file tree up to each server and back
+// down through a Pool of 4 connections: byte-identical, and a second run
+// copies nothing.
+func TestInteropMirror(t *testing.T) {
+	env := interopEnv(t)
+	local := t.TempDir()
+	want := map[string][32]byte{}
+	for i := range 1000 {
+		rel := fmt.Sprintf("d%02d/sub %d/f%04d.bin", i%10, i%3, i)
+		data := randomData(t, 1+i*7%4096)
+		if i%97 == 0 {
+			data = nil // empty files too
+		}
+		p := filepath.Join(local, filepath.FromSlash(rel))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+		want[rel] = sha256.Sum256(data)
+	}
+	for _, server := range interopServers {
+		t.Run(server, func(t *testing.T) {
+			addr := env[strings.ToUpper(server)+"_PLAIN_ADDR"]
+			if addr == "" {
+				interopMissing(t, server+" did not start")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			url := fmt.Sprintf("ftp://%s:%s@%s/", env["FTP_USER"], env["FTP_PASS"], addr)
+			var o []ftp.Option
+			if server == "vsftpd" {
+				o = append(o, ftp.WithOverloadedMDTM())
+			}
+			pool, err := ftp.NewPool(url, 4, o...)
+			require.NoError(t, err)
+			defer pool.Close()
+			remote := fmt.Sprintf("mirror-%d", time.Now().UnixNano())
+
+			up, err := ftp.Mirror(ctx, pool, local, remote, ftp.MirrorOptions{Direction: ftp.MirrorUp})
+			require.NoError(t, err)
+			assert.Equal(t, 1000, up.Files)
+			again, err := ftp.Mirror(ctx, pool, local, remote, ftp.MirrorOptions{Direction: ftp.MirrorUp})
+			require.NoError(t, err)
+			assert.Zero(t, again.Files, "a second run copies nothing")
+
+			back := t.TempDir()
+			down, err := ftp.Mirror(ctx, pool, remote, back, ftp.MirrorOptions{Direction: ftp.MirrorDown})
+			require.NoError(t, err)
+			assert.Equal(t, 1000, down.Files)
+			got := map[string][32]byte{}
+			require.NoError(t, filepath.WalkDir(back, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				rel, _ := filepath.Rel(back, p)
+				got[filepath.ToSlash(rel)] = sha256.Sum256(b)
+				return err
+			}))
+			assert.Equal(t, want, got, "byte-identical after up and down")
+			require.NoError(t, pool.RemoveAll(ctx, remote))
+		})
+	}
+}

@@ -99,7 +99,9 @@ var fileVerbs = map[string]bool{
 }
 
 func (e *Error) notExist() bool {
-	if e.Code != 550 && e.Code != 450 || !fileVerbs[verb(e.Cmd)] {
+	// 550 is the rule; 450 and 501 only with words that say so (pyftpdlib
+	// answers MLSD of a missing directory with "501 No such directory").
+	if e.Code != 550 && e.Code != 450 && e.Code != 501 || !fileVerbs[verb(e.Cmd)] {
 		return false
 	}
 	if mentions(e.Msg, "permission", "denied", "not allowed") {

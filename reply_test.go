@@ -136,6 +136,8 @@ func TestErrorIs(t *testing.T) {
 		{&Error{Cmd: "MKD a", Code: 521, Msg: "directory already exists"}, false, false, true, false},
 		{&Error{Cmd: "LIST a", Code: 450, Msg: "No such file or directory"}, true, false, false, true},
 		{&Error{Cmd: "DELE a", Code: 450, Msg: "file busy"}, false, false, false, true},
+		{&Error{Cmd: "MLSD a", Code: 501, Msg: "No such directory."}, true, false, false, false},
+		{&Error{Cmd: "MLSD a", Code: 501, Msg: "Not a directory."}, false, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.err.Error(), func(t *testing.T) {
