@@ -13,7 +13,7 @@ import (
 
 // maxListing bounds the bytes of one listing (NLST, LIST, MLSD): a server
 // that sends an endless listing gets an error, not all of the memory.
-const maxListing = 256 << 20
+var maxListing = 256 << 20
 
 // maxListLine bounds one line of a listing.
 const maxListLine = 64 << 10
