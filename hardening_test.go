@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pasvport/ftp/ftptest"
 )
 
 // rawServer is a scripted FTP server on 127.0.0.1: it accepts one control
@@ -697,4 +701,500 @@ func TestListingLimit(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "listing longer than")
 	assert.Equal(t, "usable", connState(t, c))
+}
+
+// TestCancellation: cancelling the context at any stage returns at once,
+// and the next call works or reports ErrClosed.
+func TestCancellation(t *testing.T) {
+	ctx := context.Background()
+	payload := bytes.Repeat([]byte("z"), 1000)
+	// stuck answers the command that follows the login with silence.
+	stuck := func(reached chan struct{}) func(s *rawConn) {
+		return func(s *rawConn) {
+			s.login()
+			s.line()
+			close(reached)
+			s.hang()
+		}
+	}
+	calls := map[string]func(ctx context.Context, c *Conn) error{
+		"NoOp":        func(ctx context.Context, c *Conn) error { return c.NoOp(ctx) },
+		"CurrentDir":  func(ctx context.Context, c *Conn) error { _, err := c.CurrentDir(ctx); return err },
+		"ChangeDir":   func(ctx context.Context, c *Conn) error { return c.ChangeDir(ctx, "d") },
+		"MakeDir":     func(ctx context.Context, c *Conn) error { return c.MakeDir(ctx, "d") },
+		"MakeDirAll":  func(ctx context.Context, c *Conn) error { return c.MakeDirAll(ctx, "d/e") },
+		"RemoveDir":   func(ctx context.Context, c *Conn) error { return c.RemoveDir(ctx, "d") },
+		"RemoveAll":   func(ctx context.Context, c *Conn) error { return c.RemoveAll(ctx, "d") },
+		"Delete":      func(ctx context.Context, c *Conn) error { return c.Delete(ctx, "f") },
+		"Rename":      func(ctx context.Context, c *Conn) error { return c.Rename(ctx, "f", "g") },
+		"FileSize":    func(ctx context.Context, c *Conn) error { _, err := c.FileSize(ctx, "f"); return err },
+		"ModTime":     func(ctx context.Context, c *Conn) error { _, err := c.ModTime(ctx, "f"); return err },
+		"SetModTime":  func(ctx context.Context, c *Conn) error { return c.SetModTime(ctx, "f", time.Now()) },
+		"Stat":        func(ctx context.Context, c *Conn) error { _, err := c.Stat(ctx, "f"); return err },
+		"List":        func(ctx context.Context, c *Conn) error { _, err := c.List(ctx, "d"); return err },
+		"NameList":    func(ctx context.Context, c *Conn) error { _, err := c.NameList(ctx, "d"); return err },
+		"Walk":        func(ctx context.Context, c *Conn) error { return c.Walk(ctx, "d", noWalk) },
+		"Quote":       func(ctx context.Context, c *Conn) error { _, err := c.Quote(ctx, "SITE HELP"); return err },
+		"Retr":        func(ctx context.Context, c *Conn) error { _, err := download2(ctx, c, "f"); return err },
+		"Stor":        func(ctx context.Context, c *Conn) error { return c.Stor(ctx, "f", bytes.NewReader(payload)) },
+		"Append":      func(ctx context.Context, c *Conn) error { return c.Append(ctx, "f", bytes.NewReader(payload)) },
+		"Quit":        func(ctx context.Context, c *Conn) error { return c.Quit(ctx) },
+		"RetrFrom":    func(ctx context.Context, c *Conn) error { _, err := c.RetrFrom(ctx, "f", 10); return err },
+		"StorFrom":    func(ctx context.Context, c *Conn) error { return c.StorFrom(ctx, "f", bytes.NewReader(payload), 10) },
+		"Features+Op": func(ctx context.Context, c *Conn) error { _ = c.Features(); return c.NoOp(ctx) },
+	}
+	type stage struct {
+		name   string
+		script func(reached chan struct{}) func(s *rawConn)
+		call   func(ctx context.Context, c *Conn) error
+	}
+	var stages []stage
+	for name, call := range calls {
+		stages = append(stages, stage{"command " + name, stuck, call})
+	}
+	stages = append(stages,
+		stage{"waiting for the first reply to RETR", func(reached chan struct{}) func(s *rawConn) {
+			return func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.expect("RETR")
+				accept()
+				close(reached)
+				s.hang()
+			}
+		}, calls["Retr"]},
+		stage{"mid-download", func(reached chan struct{}) func(s *rawConn) {
+			return func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				accept().Write(payload)
+				close(reached)
+				s.hang()
+			}
+		}, calls["Retr"]},
+		stage{"mid-upload", func(reached chan struct{}) func(s *rawConn) {
+			return func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("STOR", "150 Ok to send data\r\n")
+				accept()
+				close(reached)
+				s.hang()
+			}
+		}, func(ctx context.Context, c *Conn) error {
+			return c.Stor(ctx, "f", io.LimitReader(zeros{}, 1<<30))
+		}},
+		stage{"waiting for the final reply", func(reached chan struct{}) func(s *rawConn) {
+			return func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				close(reached)
+				s.hang()
+			}
+		}, calls["Retr"]},
+		stage{"during ABOR", func(reached chan struct{}) func(s *rawConn) {
+			return func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				accept().Write(payload)
+				s.expect("ABOR")
+				close(reached)
+				s.hang()
+			}
+		}, func(ctx context.Context, c *Conn) error {
+			r, err := c.Retr(ctx, "f")
+			if err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(r, make([]byte, 10)); err != nil {
+				return err
+			}
+			return r.Close() // ABOR, and the server never answers it
+		}},
+	)
+	for _, st := range stages {
+		t.Run(st.name, func(t *testing.T) {
+			reached := make(chan struct{})
+			srv := newRawServer(t, st.script(reached))
+			// The timeout is long: only the cancellation can end the wait.
+			c := dialRaw(t, srv, 20*time.Second)
+			cctx, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-reached:
+				case <-t.Context().Done():
+				}
+				cancel()
+			}()
+			start := time.Now()
+			err := st.call(cctx, c)
+			elapsed := time.Since(start)
+			require.Error(t, err)
+			if !strings.Contains(st.name, "ABOR") {
+				assert.ErrorIs(t, err, context.Canceled)
+			}
+			assert.Less(t, elapsed, abortGrace+margin)
+			assert.Equal(t, "closed", connState(t, c))
+		})
+	}
+	t.Run("dial", func(t *testing.T) {
+		reached := make(chan struct{})
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+			close(reached)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		go func() {
+			<-reached
+			cancel()
+		}()
+		start := time.Now()
+		_, err := Dial(cctx, "127.0.0.1:21", WithDialFunc(dial), WithTimeout(20*time.Second))
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), margin)
+	})
+	for _, verb := range []string{"GREETING", "USER", "PASS"} {
+		t.Run("login at "+verb, func(t *testing.T) {
+			reached := make(chan struct{})
+			srv := newRawServer(t, func(s *rawConn) {
+				if verb != "GREETING" {
+					s.send("220 ready\r\n")
+					s.expect("USER")
+				}
+				if verb == "PASS" {
+					s.send("331 Password?\r\n")
+					s.expect("PASS")
+				}
+				close(reached)
+				s.hang()
+			})
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-reached:
+				case <-t.Context().Done():
+				}
+				cancel()
+			}()
+			start := time.Now()
+			u := "ftp://user:pass@" + srv.addr() + "/"
+			_, err := DialURL(cctx, u, WithTimeout(20*time.Second))
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.Less(t, time.Since(start), margin)
+		})
+	}
+}
+
+// noWalk is a WalkDirFunc that stops at the first error.
+func noWalk(_ string, _ fs.DirEntry, err error) error { return err }
+
+// download2 is download with a context.
+func download2(ctx context.Context, c *Conn, path string) ([]byte, error) {
+	r, err := c.Retr(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(r)
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	return b, err
+}
+
+// TestTCPKeepAlive: every TCP control connection has keepalive probes on,
+// also one from a WithDialFunc dialer that turned them off.
+func TestTCPKeepAlive(t *testing.T) {
+	srv := newServer(t)
+	noKeepAlive := &net.Dialer{KeepAlive: -1}
+	for name, opts := range map[string][]Option{
+		"default dialer": nil,
+		"WithDialFunc":   {WithDialFunc(noKeepAlive.DialContext)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialTest(t, srv, opts...)
+			tc, ok := c.ctl.nc.(*net.TCPConn)
+			require.True(t, ok)
+			assert.True(t, keepAliveOn(t, tc))
+		})
+	}
+}
+
+// pacedReader yields n bytes of pattern in chunks, one chunk per tick, so
+// that a transfer lasts n/chunk ticks.
+type pacedReader struct {
+	n, chunk int
+	tick     *time.Ticker
+	sum      *[32]byte
+	h        []byte
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if p.n <= 0 {
+		return 0, io.EOF
+	}
+	<-p.tick.C // pacing, not synchronisation
+	k := min(len(b), p.chunk, p.n)
+	for i := range b[:k] {
+		b[i] = byte(p.n - i)
+	}
+	p.n -= k
+	return k, nil
+}
+
+// TestNOOPKeepAlive: with WithKeepAlive, NOOPs go out during a transfer
+// that outlasts several intervals; their answers, before or after the
+// final reply, leave the Conn in step.
+func TestNOOPKeepAlive(t *testing.T) {
+	const interval = 40 * time.Millisecond
+	ctx := context.Background()
+	t.Run("ftptest answers after the transfer", func(t *testing.T) {
+		srv := newServer(t)
+		data := bytes.Repeat([]byte("keepalive"), 200000) // 1.8 MB
+		srv.WriteFile("big", data)
+		c := dialTest(t, srv, WithKeepAlive(interval))
+		// Download, reading slowly: 28 chunks of 64 KiB, one per 25 ms.
+		r, err := c.Retr(ctx, "big")
+		require.NoError(t, err)
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		var got bytes.Buffer
+		for range 1000 {
+			<-tick.C // pacing, not synchronisation
+			_, err := io.CopyN(&got, r, 64<<10)
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Close())
+		assert.Equal(t, data, got.Bytes())
+		noopsAfterRetr := count(verbs(srv), "NOOP")
+		assert.GreaterOrEqual(t, noopsAfterRetr, 3, "NOOPs during the download")
+
+		// Upload, written slowly.
+		up := &pacedReader{n: 1 << 20, chunk: 32 << 10, tick: time.NewTicker(20 * time.Millisecond)}
+		defer up.tick.Stop()
+		require.NoError(t, c.Stor(ctx, "up", up))
+		assert.GreaterOrEqual(t, count(verbs(srv), "NOOP")-noopsAfterRetr, 3, "NOOPs during the upload")
+
+		// In step: each call gets its own answer.
+		dir, err := c.CurrentDir(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, "/", dir)
+		size, err := c.FileSize(ctx, "up")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1<<20), size)
+		assert.Equal(t, data, retrAll(t, c, "big"))
+	})
+	t.Run("answers before the final reply", func(t *testing.T) {
+		chunk := bytes.Repeat([]byte("k"), 1000)
+		srv := newRawServer(t, func(s *rawConn) {
+			s.login()
+			accept := s.epsv()
+			s.cmd("RETR", "150 Opening\r\n")
+			data := accept()
+			for range 2 * maxStrays { // more answers than strays allowed
+				data.Write(chunk)
+				s.cmd("NOOP", "200 NOOP ok\r\n")
+			}
+			data.Close()
+			s.send("226 Transfer complete\r\n")
+			s.serve()
+		})
+		c := dialRaw(t, srv, 5*time.Second, WithKeepAlive(interval))
+		got, err := download(c, "f")
+		require.NoError(t, err)
+		assert.Len(t, got, 2*maxStrays*len(chunk))
+		for range 3 {
+			require.NoError(t, c.NoOp(ctx), "in step")
+		}
+	})
+}
+
+// TestInjectionEveryMethod: CR, LF and NUL in any argument of any method
+// are refused before anything is sent.
+func TestInjectionEveryMethod(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	srv.WriteFile("keep.txt", []byte("x"))
+	for _, bad := range []string{"a\r\nDELE keep.txt", "a\nDELE keep.txt", "a\rb", "a\x00b"} {
+		t.Run(strconv.Quote(bad), func(t *testing.T) {
+			fresh, err := Dial(ctx, srv.Addr(), WithTimeout(5*time.Second))
+			require.NoError(t, err)
+			defer fresh.Close()
+			c := dialTest(t, srv)
+			sent := len(srv.Commands())
+			calls := map[string]error{
+				"Login user":     fresh.Login(ctx, bad, "pass"),
+				"Login password": fresh.Login(ctx, "user", bad),
+				"ChangeDir":      c.ChangeDir(ctx, bad),
+				"MakeDir":        c.MakeDir(ctx, bad),
+				"MakeDirAll":     c.MakeDirAll(ctx, bad),
+				"RemoveDir":      c.RemoveDir(ctx, bad),
+				"RemoveAll":      c.RemoveAll(ctx, bad),
+				"Delete":         c.Delete(ctx, bad),
+				"Rename from":    c.Rename(ctx, bad, "x"),
+				"Rename to":      c.Rename(ctx, "keep.txt", bad),
+				"SetModTime":     c.SetModTime(ctx, bad, time.Now()),
+				"Walk":           c.Walk(ctx, bad, noWalk),
+				"Stor":           c.Stor(ctx, bad, strings.NewReader("x")),
+				"StorFrom":       c.StorFrom(ctx, bad, strings.NewReader("x"), 1),
+				"Append":         c.Append(ctx, bad, strings.NewReader("x")),
+			}
+			_, calls["FileSize"] = c.FileSize(ctx, bad)
+			_, calls["ModTime"] = c.ModTime(ctx, bad)
+			_, calls["Stat"] = c.Stat(ctx, bad)
+			_, calls["List"] = c.List(ctx, bad)
+			_, calls["NameList"] = c.NameList(ctx, bad)
+			_, calls["Retr"] = c.Retr(ctx, bad)
+			_, calls["RetrFrom"] = c.RetrFrom(ctx, bad, 1)
+			_, calls["Quote"] = c.Quote(ctx, "SITE "+bad)
+			_, calls["Quote verb"] = c.Quote(ctx, bad)
+			for name, err := range calls {
+				assert.ErrorIs(t, err, ErrInvalidArgument, name)
+			}
+			assert.Equal(t, sent, len(srv.Commands()), "nothing sent: %q", srv.Commands()[sent:])
+			_, err = srv.ReadFile("keep.txt")
+			assert.NoError(t, err)
+		})
+	}
+}
+
+// TestIACOnTheWire: a 0xFF byte in an argument goes out as IAC IAC
+// (RFC 959 §4.1.3, Telnet), and the server reads the name back whole.
+func TestIACOnTheWire(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t)
+	c := dialTest(t, srv)
+	name := "caf\xff-\xff\xff"
+	require.NoError(t, c.MakeDir(ctx, name))
+	require.NoError(t, c.Stor(ctx, name+"/f\xff", strings.NewReader("iac")))
+	assert.Contains(t, srv.Commands(), "MKD caf\xff\xff-\xff\xff\xff\xff")
+	assert.Contains(t, srv.Commands(), "STOR caf\xff\xff-\xff\xff\xff\xff/f\xff\xff")
+	info, err := srv.Stat(name)
+	require.NoError(t, err)
+	assert.True(t, info.IsDir())
+	assert.Equal(t, "iac", string(retrAll(t, c, name+"/f\xff")))
+}
+
+// TestTrustedPASVHost: with WithTrustedPASVAddress, a 227 address is used
+// only if it can be a server's: 0.0.0.0 means the control peer; broadcast,
+// multicast, and loopback or link-local (cloud metadata) addresses from a
+// server that is neither are refused.
+func TestTrustedPASVHost(t *testing.T) {
+	tests := []struct {
+		peer, pasv string
+		want       string // "" for refused
+	}{
+		{"192.0.2.10", "0.0.0.0", "192.0.2.10"},
+		{"192.0.2.10", "10.1.2.3", "10.1.2.3"},
+		{"192.0.2.10", "192.0.2.11", "192.0.2.11"},
+		{"192.0.2.10", "224.0.0.1", ""},
+		{"192.0.2.10", "239.255.255.250", ""},
+		{"192.0.2.10", "255.255.255.255", ""},
+		{"192.0.2.10", "127.0.0.1", ""},
+		{"192.0.2.10", "127.1.2.3", ""},
+		{"192.0.2.10", "169.254.169.254", ""},
+		{"127.0.0.1", "127.0.0.1", "127.0.0.1"},
+		{"127.0.0.1", "127.0.0.2", "127.0.0.2"},
+		{"169.254.7.7", "169.254.7.8", "169.254.7.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.peer+" says "+tt.pasv, func(t *testing.T) {
+			c := &Conn{dataHost: tt.peer, peerIP: net.ParseIP(tt.peer)}
+			host, err := c.trustedPASVHost(net.ParseIP(tt.pasv))
+			if tt.want == "" {
+				assert.ErrorIs(t, err, ErrMalformedReply)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, host)
+		})
+	}
+}
+
+// TestPasswordNeverLeaks: no error string and no trace line holds the
+// password, whatever happens to the login.
+func TestPasswordNeverLeaks(t *testing.T) {
+	ctx := context.Background()
+	const pw = "Hunter2-%v-\xc3\xa9\"q'"
+	leaks := []string{pw, url.QueryEscape(pw), url.PathEscape(pw), strconv.Quote(pw), "Hunter2"}
+	srv := newServer(t, ftptest.WithCredentials("bob", "right"))
+	var trace bytes.Buffer
+	var errs []error
+	c, err := Dial(ctx, srv.Addr(), WithDebug(&trace), WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	defer c.Close()
+	err = c.Login(ctx, "bob", pw)
+	assertCode(t, err, 530)
+	errs = append(errs, err, c.Login(ctx, "bob", pw+"\r\n"), c.Login(ctx, "bob", pw+"\x00"))
+	for _, q := range []string{"PASS " + pw, "pass " + pw, "ACCT " + pw, "PASS\t" + pw} {
+		_, err := c.Quote(ctx, q)
+		errs = append(errs, err)
+	}
+	for _, u := range []string{
+		"ftp://bob:" + url.PathEscape(pw) + "@" + srv.Addr() + "/",  // 530
+		"ftp://bob:" + pw + "@" + srv.Addr() + "/",                  // does not parse
+		"ftp://bob:" + url.PathEscape(pw) + "@ho st/",               // does not parse
+		"ftp://bob:" + url.PathEscape(pw) + "@127.0.0.1:1/",         // refused
+		"ftps://bob:" + url.PathEscape(pw) + "@" + srv.Addr() + "/", // TLS fails
+	} {
+		_, err := DialURL(ctx, u, WithDebug(&trace), WithTimeout(5*time.Second))
+		errs = append(errs, err)
+	}
+	for _, err := range errs {
+		require.Error(t, err)
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			for _, leak := range leaks {
+				assert.NotContains(t, s, leak)
+			}
+		}
+	}
+	require.Contains(t, trace.String(), "PASS ****")
+	for _, leak := range leaks {
+		assert.NotContains(t, trace.String(), leak)
+	}
+}
+
+// TestListingCannotEscape: a listing entry named "..", "x/.." or
+// "../other" is no entry of the directory: RemoveAll and Walk never act
+// outside the tree they were given.
+func TestListingCannotEscape(t *testing.T) {
+	ctx := context.Background()
+	lines := []string{
+		"drwxr-xr-x 1 ftp ftp 0 Jan  1  2020 x/..",
+		"drwxr-xr-x 1 ftp ftp 0 Jan  1  2020 ../victim",
+		"-rw-r--r-- 1 ftp ftp 1 Jan  1  2020 ../keep.txt",
+		"drwxr-xr-x 1 ftp ftp 0 Jan  1  2020 ..\\..",
+		"-rw-r--r-- 1 ftp ftp 1 Jan  1  2020 fine.txt",
+	}
+	srv := newServer(t, ftptest.WithListLines("/victim/sub", lines...))
+	srv.WriteFile("/victim/keep.txt", []byte("keep"))
+	srv.WriteFile("/victim/sub/fine.txt", []byte("f"))
+	c := dialTest(t, srv, WithoutMLSD())
+	entries, err := c.List(ctx, "/victim/sub")
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"fine.txt"}, names)
+	var walked []string
+	require.NoError(t, c.Walk(ctx, "/victim/sub", func(p string, _ fs.DirEntry, err error) error {
+		walked = append(walked, p)
+		return err
+	}))
+	assert.Equal(t, []string{"/victim/sub", "/victim/sub/fine.txt"}, walked)
+	require.NoError(t, c.RemoveAll(ctx, "/victim/sub"))
+	_, err = srv.ReadFile("/victim/keep.txt")
+	assert.NoError(t, err, "outside the tree: untouched")
 }
