@@ -98,14 +98,16 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	err := c.send(line)
 	for strays := 0; err == nil; {
 		reply, err = c.receive()
+		if err == nil && transferVerbs[verb(about)] && c.answersKeepAlive(reply) {
+			c.trace("# ", fmt.Sprintf("a %d reply answers a keepalive NOOP", reply.Code))
+			continue
+		}
 		if err != nil || !stray(about, reply) {
 			break
 		}
-		if !c.answersKeepAlive(reply) {
-			if strays++; strays > maxStrays {
-				err = fmt.Errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
-				break
-			}
+		if strays++; strays > maxStrays {
+			err = fmt.Errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
+			break
 		}
 		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
 	}
@@ -142,10 +144,13 @@ func stray(cmd string, reply *Reply) bool {
 	return reply.class() == 1 || reply.Code == 225 || reply.Code == 226
 }
 
-// answersKeepAlive reports whether reply is the answer to a NOOP sent by
-// the keepalive of a transfer (see WithKeepAlive), and counts it.
+// answersKeepAlive reports whether reply, read while a transfer runs, is
+// the answer to a NOOP its keepalive sent (see WithKeepAlive), and counts
+// it. NOOP is answered 200, or 500 to 502 by servers that take no command
+// but ABOR during a transfer (pure-ftpd); those syntax errors never end a
+// transfer under way.
 func (c *control) answersKeepAlive(reply *Reply) bool {
-	if reply.Code != 200 {
+	if reply.Code != 200 && (reply.Code < 500 || reply.Code > 502) {
 		return false
 	}
 	for {

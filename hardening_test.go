@@ -9,12 +9,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/url"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -933,8 +936,6 @@ func TestTCPKeepAlive(t *testing.T) {
 type pacedReader struct {
 	n, chunk int
 	tick     *time.Ticker
-	sum      *[32]byte
-	h        []byte
 }
 
 func (p *pacedReader) Read(b []byte) (int, error) {
@@ -995,29 +996,33 @@ func TestNOOPKeepAlive(t *testing.T) {
 		assert.Equal(t, int64(1<<20), size)
 		assert.Equal(t, data, retrAll(t, c, "big"))
 	})
-	t.Run("answers before the final reply", func(t *testing.T) {
-		chunk := bytes.Repeat([]byte("k"), 1000)
-		srv := newRawServer(t, func(s *rawConn) {
-			s.login()
-			accept := s.epsv()
-			s.cmd("RETR", "150 Opening\r\n")
-			data := accept()
-			for range 2 * maxStrays { // more answers than strays allowed
-				data.Write(chunk)
-				s.cmd("NOOP", "200 NOOP ok\r\n")
+	// pure-ftpd answers any command but ABOR during a transfer with
+	// "500 Unknown command", before the final reply.
+	for _, answer := range []string{"200 NOOP ok\r\n", "500 Unknown command\r\n"} {
+		t.Run("answered "+answer[:3]+" before the final reply", func(t *testing.T) {
+			chunk := bytes.Repeat([]byte("k"), 1000)
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				for range 2 * maxStrays { // more answers than strays allowed
+					data.Write(chunk)
+					s.cmd("NOOP", answer)
+				}
+				data.Close()
+				s.send("226 Transfer complete\r\n")
+				s.serve()
+			})
+			c := dialRaw(t, srv, 5*time.Second, WithKeepAlive(interval))
+			got, err := download(c, "f")
+			require.NoError(t, err)
+			assert.Len(t, got, 2*maxStrays*len(chunk))
+			for range 3 {
+				require.NoError(t, c.NoOp(ctx), "in step")
 			}
-			data.Close()
-			s.send("226 Transfer complete\r\n")
-			s.serve()
 		})
-		c := dialRaw(t, srv, 5*time.Second, WithKeepAlive(interval))
-		got, err := download(c, "f")
-		require.NoError(t, err)
-		assert.Len(t, got, 2*maxStrays*len(chunk))
-		for range 3 {
-			require.NoError(t, c.NoOp(ctx), "in step")
-		}
-	})
+	}
 }
 
 // TestInjectionEveryMethod: CR, LF and NUL in any argument of any method
@@ -1197,4 +1202,194 @@ func TestListingCannotEscape(t *testing.T) {
 	require.NoError(t, c.RemoveAll(ctx, "/victim/sub"))
 	_, err = srv.ReadFile("/victim/keep.txt")
 	assert.NoError(t, err, "outside the tree: untouched")
+}
+
+// TestLoad runs 64 connections at once, each uploading, downloading and
+// listing for a while, against ftptest and, when interop/servers.sh runs
+// it, vsftpd; every byte is checked by SHA-256. Afterwards no goroutine
+// and no descriptor may be left, and the heap must be as it was. It runs
+// only with FTP_LOAD=1 (and not with -short); FTP_LOAD_SECONDS sets the
+// time per server (default 30).
+func TestLoad(t *testing.T) {
+	if testing.Short() || os.Getenv("FTP_LOAD") != "1" {
+		t.Skip("set FTP_LOAD=1 to run the load test")
+	}
+	seconds, err := strconv.Atoi(os.Getenv("FTP_LOAD_SECONDS"))
+	if err != nil || seconds <= 0 {
+		seconds = 30
+	}
+	t.Run("ftptest", func(t *testing.T) {
+		srv := ftptest.NewServer()
+		defer srv.Close()
+		loadRun(t, srv.Addr(), srv.User(), srv.Password(), "/load", time.Duration(seconds)*time.Second, srv.Close)
+	})
+	t.Run("vsftpd", func(t *testing.T) {
+		env := loadEnv()
+		addr := env["VSFTPD_PLAIN_ADDR"]
+		if addr == "" {
+			t.Skip("vsftpd is not running: bash interop/servers.sh start plain")
+		}
+		c, err := Dial(context.Background(), addr, WithTimeout(2*time.Second))
+		if err != nil {
+			t.Skipf("vsftpd does not answer at %s: %v", addr, err)
+		}
+		c.Close()
+		loadRun(t, addr, env["FTP_USER"], env["FTP_PASS"], fmt.Sprintf("pasvport-load-%d", os.Getpid()), time.Duration(seconds)*time.Second, func() {})
+	})
+}
+
+// loadEnv reads /tmp/pasvport-interop/servers.env (or $INTEROP_RUN's), if any.
+func loadEnv() map[string]string {
+	run := os.Getenv("INTEROP_RUN")
+	if run == "" {
+		run = "/tmp/pasvport-interop"
+	}
+	env := map[string]string{}
+	b, err := os.ReadFile(run + "/servers.env")
+	if err != nil {
+		return env
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(k, "#") {
+			env[k] = strings.Trim(v, `"`)
+		}
+	}
+	return env
+}
+
+// loadStats are the totals of a load run.
+type loadStats struct {
+	mu                       sync.Mutex
+	uploads, downloads, list int
+	bytesUp, bytesDown       int64
+	errors                   []error
+	corrupt                  int
+}
+
+func (s *loadStats) add(f func(s *loadStats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+// loadRun runs the load against addr for d; stop stops the server, if it
+// is in-process, before the goroutines are counted.
+func loadRun(t *testing.T, addr, user, pass, root string, d time.Duration, stop func()) {
+	const workers = 64
+	fdsBefore := openFDs(t)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	goroutinesBefore := runtime.NumGoroutine()
+
+	ctx := context.Background()
+	setup, err := Dial(ctx, addr, WithTimeout(20*time.Second))
+	require.NoError(t, err)
+	require.NoError(t, setup.Login(ctx, user, pass))
+	require.NoError(t, setup.MakeDirAll(ctx, root))
+
+	stats := &loadStats{}
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { loadWorker(ctx, addr, user, pass, fmt.Sprintf("%s/w%02d", root, w), w, deadline, stats) })
+	}
+	wg.Wait()
+	require.NoError(t, setup.RemoveAll(ctx, root))
+	require.NoError(t, setup.Quit(ctx))
+
+	stop() // an in-process server returns once all its goroutines have
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	fdsAfter := openFDs(t)
+	t.Logf("%s: %d connections for %v: %d uploads (%.1f MB), %d downloads (%.1f MB), %d listings; "+
+		"%d errors, %d corrupt; goroutines %d -> %d; descriptors %d -> %d; heap %.1f -> %.1f MB",
+		addr, workers, d, stats.uploads, float64(stats.bytesUp)/1e6, stats.downloads, float64(stats.bytesDown)/1e6,
+		stats.list, len(stats.errors), stats.corrupt, goroutinesBefore, runtime.NumGoroutine(), fdsBefore, fdsAfter,
+		float64(before.HeapAlloc)/1e6, float64(after.HeapAlloc)/1e6)
+	for _, err := range stats.errors[:min(len(stats.errors), 10)] {
+		t.Error(err)
+	}
+	assert.Empty(t, stats.errors)
+	assert.Zero(t, stats.corrupt)
+	assert.Positive(t, stats.uploads)
+	assert.Positive(t, stats.downloads)
+	assert.LessOrEqual(t, runtime.NumGoroutine(), goroutinesBefore)
+	assert.LessOrEqual(t, fdsAfter, fdsBefore)
+	assert.Less(t, after.HeapAlloc, before.HeapAlloc+32<<20, "heap flat")
+}
+
+// loadWorker mixes uploads, downloads and listings in dir until deadline.
+func loadWorker(ctx context.Context, addr, user, pass, dir string, seed int, deadline time.Time, stats *loadStats) {
+	fail := func(err error) { stats.add(func(s *loadStats) { s.errors = append(s.errors, err) }) }
+	c, err := Dial(ctx, addr, WithTimeout(30*time.Second))
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer c.Close()
+	if err := c.Login(ctx, user, pass); err != nil {
+		fail(err)
+		return
+	}
+	if err := c.MakeDirAll(ctx, dir); err != nil {
+		fail(err)
+		return
+	}
+	sums := map[string][32]byte{}
+	var names []string
+	for i := 0; time.Now().Before(deadline); i++ {
+		switch op := (i + seed) % 4; {
+		case op == 0 || len(names) == 0: // upload, of 0 to 512 KiB
+			name := fmt.Sprintf("%s/f%d", dir, i%16)
+			data := make([]byte, (i*7919+seed*104729)%(512<<10))
+			for j := range data {
+				data[j] = byte(j*31 + i + seed)
+			}
+			if err := c.Stor(ctx, name, bytes.NewReader(data)); err != nil {
+				fail(fmt.Errorf("Stor %s: %w", name, err))
+				continue
+			}
+			if _, ok := sums[name]; !ok {
+				names = append(names, name)
+			}
+			sums[name] = sha256.Sum256(data)
+			stats.add(func(s *loadStats) { s.uploads++; s.bytesUp += int64(len(data)) })
+		case op == 3:
+			got, err := c.NameList(ctx, dir)
+			if err != nil {
+				fail(fmt.Errorf("NameList %s: %w", dir, err))
+				continue
+			}
+			if len(got) != len(names) {
+				stats.add(func(s *loadStats) { s.corrupt++ })
+			}
+			stats.add(func(s *loadStats) { s.list++ })
+		default:
+			name := names[(i*13)%len(names)]
+			got, err := download2(ctx, c, name)
+			if err != nil {
+				fail(fmt.Errorf("Retr %s: %w", name, err))
+				continue
+			}
+			if sha256.Sum256(got) != sums[name] {
+				stats.add(func(s *loadStats) { s.corrupt++ })
+			}
+			stats.add(func(s *loadStats) { s.downloads++; s.bytesDown += int64(len(got)) })
+		}
+	}
+	if err := c.Quit(ctx); err != nil {
+		fail(err)
+	}
+}
+
+// openFDs counts this process's open descriptors (Linux), or -1.
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Log("no /proc/self/fd: descriptors not counted")
+		return -1
+	}
+	return len(entries)
 }
