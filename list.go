@@ -12,7 +12,8 @@ import (
 )
 
 // maxListing bounds the bytes of one listing (NLST, LIST, MLSD): a server
-// that sends an endless listing gets an error, not all of the memory.
+// that sends an endless listing gets an error, not all of the memory. A
+// variable only so that tests can lower it.
 var maxListing = 256 << 20
 
 // maxListLine bounds one line of a listing.

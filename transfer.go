@@ -519,6 +519,13 @@ func (r *Response) Close() error {
 
 // Retr starts downloading a file (RETR). Read the Response to the end and
 // Close it; the Conn serves no other call until then.
+//
+// A download shorter than the size the server announced in its 150 reply
+// ("(N bytes)") is ErrShortTransfer even if the server says 226. Retr
+// sends no SIZE of its own (a round trip per file, and a size that may
+// change while the file is being written): a caller that fetched
+// FileSize must compare it with the bytes read, as a resumable download
+// does.
 func (c *Conn) Retr(ctx context.Context, path string) (*Response, error) {
 	return c.RetrFrom(ctx, path, 0)
 }
