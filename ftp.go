@@ -14,6 +14,13 @@
 // default 30 s), ends the wait promptly and leaves the Conn either usable
 // or closed, never out of step with the server.
 //
+// Replies out of place do not put a Conn out of step: a preliminary (1xx)
+// or "transfer complete" (225, 226) reply read in answer to a command that
+// is not a transfer belongs to an earlier transfer, and a 2xx other than
+// 226 or 250 read in answer to a transfer command (a late "200" to PORT)
+// answers an earlier command; both are skipped, a few at most. Server text
+// quoted in errors and traces has its control characters escaped.
+//
 // Data connections are passive by default: EPSV first, then PASV, always to
 // the address of the control connection's peer, so a server that
 // advertises a private address in its PASV reply (a NAT trap) still works.

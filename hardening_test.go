@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -680,30 +681,72 @@ func TestShortTransfers(t *testing.T) {
 	}
 }
 
-// TestListingLimit: a listing that never ends is cut at maxListing.
+// TestListingLimit: a listing that never ends is cut at maxListing, one
+// line that never ends at maxListLine; the Conn stays usable.
 func TestListingLimit(t *testing.T) {
 	defer func(old int) { maxListing = old }(maxListing)
 	maxListing = 1 << 20
-	srv := newRawServer(t, func(s *rawConn) {
-		s.login()
-		accept := s.epsv()
-		s.cmd("NLST", "150 Here it comes\r\n")
-		data := accept()
-		line := []byte(strings.Repeat("n", 100) + "\r\n")
-		for range 100000 { // 10 MB: ten times the limit
-			if _, err := data.Write(line); err != nil {
-				break
-			}
-		}
-		data.Close()
-		s.send("426 Connection closed; transfer aborted\r\n")
-		s.serve()
-	})
-	c := dialRaw(t, srv, 5*time.Second)
-	_, err := c.NameList(context.Background(), "")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "listing longer than")
-	assert.Equal(t, "usable", connState(t, c))
+	tests := []struct {
+		name, line, err string
+	}{
+		{"endless lines", strings.Repeat("n", 100) + "\r\n", "listing longer than"},
+		{"endless line", strings.Repeat("n", 100), "listing line longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				accept := s.epsv()
+				s.cmd("NLST", "150 Here it comes\r\n")
+				data := accept()
+				for range 100000 { // 10 MB: ten times the limit
+					if _, err := io.WriteString(data, tt.line); err != nil {
+						break
+					}
+				}
+				data.Close()
+				s.send("426 Connection closed; transfer aborted\r\n")
+				s.serve()
+			})
+			c := dialRaw(t, srv, 5*time.Second)
+			_, err := c.NameList(context.Background(), "")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.err)
+			assert.Equal(t, "usable", connState(t, c))
+		})
+	}
+}
+
+// TestTLSVerifiedByDefault: a nil tls.Config verifies the server's
+// certificate against the system roots, in every way of asking for TLS;
+// no option of this package turns verification off.
+func TestTLSVerifiedByDefault(t *testing.T) {
+	ctx := context.Background()
+	explicit := newServer(t, ftptest.WithExplicitTLS())
+	implicit := newServer(t, ftptest.WithImplicitTLS())
+	for name, dial := range map[string]func() error{
+		"explicit": func() error {
+			_, err := Dial(ctx, explicit.Addr(), WithExplicitTLS(nil), WithTimeout(5*time.Second))
+			return err
+		},
+		"implicit": func() error {
+			_, err := Dial(ctx, implicit.Addr(), WithImplicitTLS(nil), WithTimeout(5*time.Second))
+			return err
+		},
+		"ftps URL": func() error {
+			_, err := DialURL(ctx, implicit.URL(), WithTimeout(5*time.Second))
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := dial()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "does not trust")
+		})
+	}
+	assert.Empty(t, slices.DeleteFunc(slices.Clone(explicit.Commands()), func(c string) bool {
+		return verb(c) == "AUTH"
+	}), "nothing but AUTH TLS in the clear")
 }
 
 // TestCancellation: cancelling the context at any stage returns at once,
