@@ -9,7 +9,10 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Errors of the control connection that callers may test with errors.Is.
@@ -40,6 +43,9 @@ type control struct {
 	traceMu sync.Mutex
 	closeMu sync.Mutex
 	err     error // why the connection was closed; nil while open
+	// noops counts the NOOPs a transfer's keepalive sent whose answers
+	// have not been read yet.
+	noops atomic.Int32
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -90,9 +96,17 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	c.watch.start(ctx)
 	var reply *Reply
 	err := c.send(line)
-	for strays := 0; err == nil; strays++ {
+	for strays := 0; err == nil; {
 		reply, err = c.receive()
-		if err != nil || strays == 3 || !stray(line, reply) {
+		if err == nil && transferVerbs[verb(about)] && c.answersKeepAlive(reply) {
+			c.trace("# ", fmt.Sprintf("a %d reply answers a keepalive NOOP", reply.Code))
+			continue
+		}
+		if err != nil || !stray(about, reply) {
+			break
+		}
+		if strays++; strays > maxStrays {
+			err = fmt.Errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
 			break
 		}
 		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
@@ -103,16 +117,51 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	return c.check(about, reply, err)
 }
 
-// stray reports whether reply, read after sending line, belongs to an
-// earlier transfer instead: a 225 or 226 ("transfer complete") answers only
-// a transfer command or ABOR. pyftpdlib, for one, sends a 226 when the
-// client closes a data connection it never used.
-func stray(line string, reply *Reply) bool {
-	if line == "" || reply.Code != 225 && reply.Code != 226 {
+// maxStrays bounds the replies skipped as answering no command before the
+// one awaited: more means the server is not speaking FTP.
+const maxStrays = 4
+
+// stray reports whether reply, read in answer to cmd, answers an earlier
+// command instead, so that the answer to cmd is still to come:
+//
+//   - a 1xx, 225 or 226 answers only a transfer command or ABOR. pyftpdlib
+//     sends a 226 when the client closes a data connection it never used;
+//     a server that sends its final reply before its 150 leaves the 150
+//     behind; a 120 before the greeting is no greeting.
+//   - a transfer command ends with 226 or 250, or fails with 4xx or 5xx:
+//     any other 2xx before it answers an earlier command (Python's ftplib
+//     has met servers that send a late "200" to PORT before the 150), or
+//     a keepalive NOOP sent during the transfer.
+//
+// Nothing is stray after ABOR: its replies are read up to a marker.
+func stray(cmd string, reply *Reply) bool {
+	switch v := verb(cmd); {
+	case v == "ABOR":
+		return false
+	case transferVerbs[v]:
+		return reply.class() == 2 && reply.Code != 226 && reply.Code != 250
+	}
+	return reply.class() == 1 || reply.Code == 225 || reply.Code == 226
+}
+
+// answersKeepAlive reports whether reply, read while a transfer runs, is
+// the answer to a NOOP its keepalive sent (see WithKeepAlive), and counts
+// it. NOOP is answered 200, or 500 to 502 by servers that take no command
+// but ABOR during a transfer (pure-ftpd); those syntax errors never end a
+// transfer under way.
+func (c *control) answersKeepAlive(reply *Reply) bool {
+	if reply.Code != 200 && (reply.Code < 500 || reply.Code > 502) {
 		return false
 	}
-	v := verb(line)
-	return !transferVerbs[v] && v != "ABOR"
+	for {
+		n := c.noops.Load()
+		if n <= 0 {
+			return false
+		}
+		if c.noops.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
 }
 
 // check closes the connection after a failed or 421 exchange and says
@@ -141,7 +190,7 @@ func (c *control) send(line string) error {
 		// The server may have said why it hung up (421) before closing.
 		if reply, rerr := readReply(c.text.R); rerr == nil {
 			c.traceReply(reply)
-			return fmt.Errorf("%w (server said %d %s)", err, reply.Code, reply.Message())
+			return fmt.Errorf("%w (server said %d %s)", err, reply.Code, printable(reply.Message()))
 		}
 		return err
 	}
@@ -189,7 +238,7 @@ func (c *control) trace(prefix, line string) {
 	if c.debug != nil {
 		c.traceMu.Lock()
 		defer c.traceMu.Unlock()
-		fmt.Fprintf(c.debug, "%s%s\n", prefix, line)
+		fmt.Fprintf(c.debug, "%s%s\n", prefix, printable(line))
 	}
 }
 
@@ -201,9 +250,10 @@ func (c *control) traceReply(r *Reply) {
 
 // commandLine builds "VERB arg", refusing arguments that would inject
 // commands and escaping the Telnet IAC byte (0xFF) as RFC 959 requires.
+// The error quotes the argument, unless it is a password.
 func commandLine(verb, arg string) (string, error) {
 	if strings.ContainsAny(verb+arg, "\r\n\x00") {
-		return "", fmt.Errorf("%w: %s %q", ErrInvalidArgument, verb, arg)
+		return "", fmt.Errorf("%w: %s", ErrInvalidArgument, mask(fmt.Sprintf("%s %q", verb, arg)))
 	}
 	if arg == "" {
 		return verb, nil
@@ -211,13 +261,34 @@ func commandLine(verb, arg string) (string, error) {
 	return verb + " " + strings.ReplaceAll(arg, "\xff", "\xff\xff"), nil
 }
 
-// mask hides the argument of PASS and ACCT in traces and errors.
+// mask hides the argument of PASS and ACCT in traces and errors, however
+// the verb is spelt or separated from it.
 func mask(line string) string {
-	switch verb(line) {
-	case "PASS", "ACCT":
+	if len(line) >= 4 && (strings.EqualFold(line[:4], "PASS") || strings.EqualFold(line[:4], "ACCT")) {
 		return line[:4] + " ****"
 	}
 	return line
+}
+
+// printable escapes what would act on a terminal in server text quoted in
+// errors and traces (control characters but newline, invalid UTF-8), so
+// that printing an error cannot drive the user's terminal. Other text is
+// left as it is.
+func printable(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch size := utf8.RuneLen(r); {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r != '\n' && unicode.IsControl(r) && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r != '\n' && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // watchdog applies a context and an idle timeout to one connection's

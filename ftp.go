@@ -14,6 +14,13 @@
 // default 30 s), ends the wait promptly and leaves the Conn either usable
 // or closed, never out of step with the server.
 //
+// Replies out of place do not put a Conn out of step: a preliminary (1xx)
+// or "transfer complete" (225, 226) reply read in answer to a command that
+// is not a transfer belongs to an earlier transfer, and a 2xx other than
+// 226 or 250 read in answer to a transfer command (a late "200" to PORT)
+// answers an earlier command; both are skipped, a few at most. Server text
+// quoted in errors and traces has its control characters escaped.
+//
 // Data connections are passive by default: EPSV first, then PASV, always to
 // the address of the control connection's peer, so a server that
 // advertises a private address in its PASV reply (a NAT trap) still works.
@@ -109,7 +116,7 @@ func (c *Conn) open(ctx context.Context) error {
 func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("ftp: parsing URL: %w", err)
+		return nil, urlError(err)
 	}
 	switch u.Scheme {
 	case "ftp":
@@ -135,6 +142,20 @@ func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) 
 	return c, nil
 }
 
+// urlError reports a URL that does not parse without quoting it, since it
+// may hold a password (url.Parse's errors quote the whole URL).
+func urlError(err error) error {
+	var uerr *url.Error
+	var eerr url.EscapeError
+	switch {
+	case errors.As(err, &eerr):
+		return errors.New("ftp: parsing URL: invalid %-escape (the URL is not shown: it may hold a password)")
+	case errors.As(err, &uerr):
+		return fmt.Errorf("ftp: parsing URL (not shown: it may hold a password): %w", uerr.Err)
+	}
+	return errors.New("ftp: parsing URL: invalid (the URL is not shown: it may hold a password)")
+}
+
 // splitAddr adds the default port where addr has none and returns the
 // host part.
 func splitAddr(addr, defaultPort string) (hostport, host string, err error) {
@@ -153,6 +174,12 @@ func splitAddr(addr, defaultPort string) (hostport, host string, err error) {
 }
 
 func newConn(cfg config, host string, nc net.Conn) *Conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		// Also for WithDialFunc connections: a NAT box that sees no
+		// packet for minutes during a long transfer drops the control
+		// connection, and the final reply with it.
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: 9})
+	}
 	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host}
 	if cfg.tlsMode != tlsNone {
 		c.tls = newSecure(cfg.tlsConfig, host)
@@ -174,23 +201,18 @@ func newConn(cfg config, host string, nc net.Conn) *Conn {
 	return c
 }
 
-// greeting reads the server's welcome: 220, or 120 ("ready in a while")
-// followed by 220 (RFC 959 §5.4).
+// greeting reads the server's welcome: 220. A 120 ("ready in a while",
+// RFC 959 §5.4) before it is skipped like any preliminary reply that
+// answers no command.
 func (c *Conn) greeting(ctx context.Context) error {
-	for range 5 {
-		r, err := c.ctl.readReply(ctx, "(greeting)")
-		if err != nil {
-			return err
-		}
-		switch r.Code {
-		case 220:
-			return nil
-		case 120:
-			continue
-		}
+	r, err := c.ctl.readReply(ctx, "(greeting)")
+	if err != nil {
+		return err
+	}
+	if r.Code != 220 {
 		return &Error{Cmd: "(greeting)", Code: r.Code, Msg: r.Message()}
 	}
-	return fmt.Errorf("%w: too many 120 replies before the greeting", ErrMalformedReply)
+	return nil
 }
 
 // ErrAccountRequired is returned by Login when the server asks for an
@@ -214,6 +236,10 @@ func (c *Conn) Login(ctx context.Context, user, password string) error {
 }
 
 func (c *Conn) login(ctx context.Context, user, password string) error {
+	// Both are checked before either is sent.
+	if _, err := commandLine("PASS", password); err != nil {
+		return err
+	}
 	sent := "USER " + user
 	r, err := c.send(ctx, "USER", user)
 	if err == nil && r.Code == 331 {

@@ -81,3 +81,31 @@ func FuzzQuotedPath(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseFeatures(f *testing.F) {
+	for _, s := range []string{
+		"211-Features:\r\n MLST type*;size*;modify*;\r\n UTF8\r\n EPSV\r\n REST STREAM\r\n211 End\r\n",
+		"211-Extensions supported:\n mdtm\n  size  \n211 END\n",
+		"211 No features\r\n", "211-\r\n\r\n \r\n211 \r\n", "211-x\r\n AUTH TLS\r\n AUTH SSL\r\n211 x\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := readReply(bufio.NewReader(strings.NewReader(in)))
+		if err != nil {
+			return
+		}
+		feats := parseFeatures(r)
+		if len(feats) > len(r.Lines) {
+			t.Fatalf("%d features from %d lines", len(feats), len(r.Lines))
+		}
+		for name, params := range feats {
+			if name == "" || name != strings.ToUpper(name) || strings.Contains(name, " ") {
+				t.Fatalf("feature name %q from %q", name, in)
+			}
+			if params != strings.TrimSpace(params) {
+				t.Fatalf("feature %s parameters %q not trimmed", name, params)
+			}
+		}
+	})
+}

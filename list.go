@@ -12,8 +12,9 @@ import (
 )
 
 // maxListing bounds the bytes of one listing (NLST, LIST, MLSD): a server
-// that sends an endless listing gets an error, not all of the memory.
-const maxListing = 256 << 20
+// that sends an endless listing gets an error, not all of the memory. A
+// variable only so that tests can lower it.
+var maxListing = 256 << 20
 
 // maxListLine bounds one line of a listing.
 const maxListLine = 64 << 10
@@ -41,13 +42,45 @@ func (c *Conn) list(ctx context.Context, path string) ([]*Entry, error) {
 		entries, err := c.listMLSD(ctx, path)
 		var ferr *Error
 		if !errors.As(err, &ferr) || ferr.Code != 500 && ferr.Code != 502 {
-			return entries, err
+			return c.inDirectory(entries), err
 		}
 		// Advertised but not understood (seen on Serv-U): LIST from now on.
 		c.mlsdOff = true
 		c.ctl.trace("# ", fmt.Sprintf("MLSD failed (%v); using LIST from now on", err))
 	}
-	return c.listLIST(ctx, path)
+	entries, err := c.listLIST(ctx, path)
+	return c.inDirectory(entries), err
+}
+
+// inDirectory drops the entries whose name cannot be that of a file in the
+// listed directory: ".", "..", or a name with a slash, or with ".." between
+// backslashes (which Windows servers take as separators). Walk, RemoveAll
+// and FS join names to the directory's path, and a hostile server's
+// "x/.." would make RemoveAll delete the parent's tree.
+func (c *Conn) inDirectory(entries []*Entry) []*Entry {
+	kept := entries[:0]
+	for _, e := range entries {
+		if isEntryName(e.Name) {
+			kept = append(kept, e)
+			continue
+		}
+		c.ctl.trace("# ", fmt.Sprintf("ignoring a listing entry named %q: not a name in the directory", e.Name))
+	}
+	return kept
+}
+
+// isEntryName reports whether name can name a file in a directory; the
+// empty name of an unparsed line passes.
+func isEntryName(name string) bool {
+	if strings.Contains(name, "/") {
+		return false
+	}
+	for _, part := range strings.Split(name, `\`) {
+		if part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // useMLSx reports whether to use MLSD and MLST.

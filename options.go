@@ -13,6 +13,12 @@ import (
 // transfer, only silence.
 const DefaultTimeout = 30 * time.Second
 
+// tcpKeepAlive is the idle time and interval of TCP keepalive probes on the
+// control connection, which is on for every TCP control connection: it
+// keeps NAT boxes from forgetting a control connection that is silent
+// during a long transfer (as FileZilla and the curl tool do).
+const tcpKeepAlive = 15 * time.Second
+
 // Option configures a Conn at Dial time.
 type Option func(*config)
 
@@ -34,6 +40,7 @@ type config struct {
 	debug          io.Writer
 	location       *time.Location
 	pool           poolConfig // options of NewPool (pool.go)
+	keepAlive      time.Duration
 }
 
 func newConfig(opts []Option) config {
@@ -42,7 +49,7 @@ func newConfig(opts []Option) config {
 		o(&cfg)
 	}
 	if cfg.dial == nil {
-		d := &net.Dialer{KeepAlive: 15 * time.Second}
+		d := &net.Dialer{KeepAlive: tcpKeepAlive}
 		cfg.dial = d.DialContext
 	}
 	return cfg
@@ -119,3 +126,13 @@ func WithLocation(loc *time.Location) Option {
 // MFMT: vsftpd's way (its mdtm_write option), which other servers read as
 // a query for a file whose name starts with the time.
 func WithOverloadedMDTM() Option { return func(c *config) { c.overloadedMDTM = true } }
+
+// WithKeepAlive sends NOOP on the control connection every interval while
+// a transfer runs, for NAT boxes and firewalls that drop a control
+// connection that stays silent for long, whatever its TCP keepalives: the
+// final reply of a long transfer would be lost. The answers are read in
+// order with the transfer's replies, before the next command. Zero or
+// less (the default) sends none.
+func WithKeepAlive(interval time.Duration) Option {
+	return func(c *config) { c.keepAlive = max(interval, 0) }
+}

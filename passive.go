@@ -104,15 +104,19 @@ func (c *Conn) pasv(ctx context.Context) (net.Conn, error) {
 }
 
 // trustedPASVHost vets the address of a 227 reply before connecting to
-// it: 0.0.0.0 means "the address you reached me on"; broadcast, multicast
-// and a loopback address from a remote server are refused (a hostile
-// server could otherwise aim the client at another host).
+// it: 0.0.0.0 means "the address you reached me on"; broadcast, multicast,
+// and a loopback or link-local address (where cloud metadata services
+// listen) from a server that is neither are refused: a hostile server
+// could otherwise aim the client at a service of the client's own host or
+// network.
 func (c *Conn) trustedPASVHost(ip net.IP) (string, error) {
+	peer := c.peerIP
 	switch {
 	case ip.IsUnspecified():
 		return c.dataHost, nil
 	case ip.IsMulticast() || ip.Equal(net.IPv4bcast) ||
-		ip.IsLoopback() && c.peerIP != nil && !c.peerIP.IsLoopback():
+		ip.IsLoopback() && peer != nil && !peer.IsLoopback() ||
+		ip.IsLinkLocalUnicast() && peer != nil && !peer.IsLinkLocalUnicast():
 		return "", fmt.Errorf("%w: PASV reply names %s, which is not a host to connect to", ErrMalformedReply, ip)
 	}
 	return ip.String(), nil

@@ -57,7 +57,8 @@ func stripCode(line string) string {
 // decisions may rest on (RFC 959 §4.2, RFC 1123 §4.1.2.11).
 func (r *Reply) class() int { return r.Code / 100 }
 
-// Error is a negative (4xx, 5xx) or unexpected reply to a command.
+// Error is a negative (4xx, 5xx) or unexpected reply to a command. Msg is
+// the server's text as received; Error escapes its control characters.
 // errors.As finds it in any error the package returns. errors.Is(err,
 // fs.ErrNotExist) holds for "no such file" answers to commands that name a
 // file, fs.ErrPermission for "permission denied" and fs.ErrExist for an
@@ -69,7 +70,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("ftp: %s: %d %s", e.Cmd, e.Code, e.Msg)
+	return fmt.Sprintf("ftp: %s: %d %s", printable(e.Cmd), e.Code, printable(e.Msg))
 }
 
 // Temporary reports whether the server called the failure transient (4xx):

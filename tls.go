@@ -176,7 +176,7 @@ func certNames(cert *x509.Certificate) string {
 	if len(names) == 0 {
 		names = append(names, "CN="+cert.Subject.CommonName)
 	}
-	return strings.Join(names, ", ")
+	return printable(strings.Join(names, ", ")) // a certificate is the server's text too
 }
 
 // reuseHint explains a data connection that a server refused for want of

@@ -22,6 +22,12 @@ var ErrShortTransfer = errors.New("ftp: transfer ended early")
 // abortTimeout bounds the ABOR exchange that ends a transfer early.
 const abortTimeout = 10 * time.Second
 
+// abortGrace bounds the ABOR exchange of a transfer whose context has
+// ended: the caller wants to return, and gets a usable Conn back only if
+// the server is quick about it. Cancelling the context during the
+// exchange ends it at once.
+const abortGrace = time.Second
+
 // replyResult is one reply to a transfer command, or why none came.
 type replyResult struct {
 	r   *Reply
@@ -35,6 +41,7 @@ type replyResult struct {
 // 1xx or sends the final reply early does no harm.
 type transfer struct {
 	c       *Conn
+	ctx     context.Context  // the caller's: it ends any wait of the transfer
 	cmd     string           // the command line, for errors
 	data    net.Conn         // nil until connected
 	watch   *watchdog        // the data connection's deadlines
@@ -43,6 +50,8 @@ type transfer struct {
 	upload  bool             // data flows to the server
 	n       int64            // data bytes moved
 	werr    error            // the first write error on the data connection
+
+	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
 }
 
 // startTransfer sets up the data connection, sends REST (if offset > 0)
@@ -73,7 +82,7 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, cmd: line, replies: make(chan replyResult, maxPreliminary), upload: verb == "STOR" || verb == "APPE"}
+	t := &transfer{c: c, ctx: ctx, cmd: line, replies: make(chan replyResult, maxPreliminary), upload: verb == "STOR" || verb == "APPE"}
 	go t.readReplies(ctx)
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
@@ -87,7 +96,42 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 	t.watch = newWatchdog(conn, c.cfg.timeout)
 	t.watch.start(ctx)
 	c.cur.Store(t)
+	if c.cfg.keepAlive > 0 {
+		t.keepAlive(c.cfg.keepAlive)
+	}
 	return t, nil
+}
+
+// keepAlive sends NOOP on the control connection every interval until
+// closeData stops it (see WithKeepAlive). It is the only writer on the
+// control connection while it runs; the answers, counted in noops, are
+// read with the transfer's replies or, if they come after the final one,
+// up to the PWD marker of resync.
+func (t *transfer) keepAlive(interval time.Duration) {
+	ctl := t.c.ctl
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			ctl.noops.Add(1)
+			ctl.trace("> ", "NOOP")
+			if err := ctl.text.PrintfLine("NOOP"); err != nil {
+				ctl.close(fmt.Errorf("ftp: %s: sending a keepalive NOOP: %w", t.cmd, err))
+				return
+			}
+		}
+	}()
+	t.stopKeepAlive = func() {
+		close(quit)
+		<-done
+	}
 }
 
 func closeBoth(conn net.Conn, ln net.Listener) {
@@ -146,6 +190,27 @@ func (t *transfer) final() replyResult {
 		t.got = append(t.got, <-t.replies)
 	}
 	return t.got[len(t.got)-1]
+}
+
+// await waits for replies until enough have come, or the transfer's
+// context ends: that caps the control connection's deadline, so the wait
+// fails at once and the connection is closed (the reply still owed would
+// put it out of step). It returns the context's error then.
+func (t *transfer) await(enough func() bool) error {
+	if enough() {
+		return nil
+	}
+	stop := context.AfterFunc(t.ctx, func() { t.c.ctl.watch.cap(aLongTimeAgo) })
+	for !enough() {
+		t.got = append(t.got, <-t.replies)
+	}
+	if !stop() {
+		t.c.ctl.watch.cap(time.Time{})
+		if last := t.got[len(t.got)-1]; last.err != nil {
+			return fmt.Errorf("ftp: %s: waiting for the server's reply: %w", t.cmd, ctxErr(t.ctx))
+		}
+	}
+	return nil
 }
 
 // failed returns the error of a completed transfer whose final reply is
@@ -217,18 +282,29 @@ func (t *transfer) dataErr(err error) error {
 }
 
 // finish closes the data connection after the data ended and waits for the
-// final reply, which must be 2xx.
+// final reply, which must be 2xx, then for the answers to keepalive NOOPs
+// still owed.
 func (t *transfer) finish() error {
 	t.closeData(false)
-	if err := t.final().err; err != nil {
+	if err := t.await(t.complete); err != nil {
 		return err
 	}
-	return t.failed()
+	if err := t.failed(); err != nil {
+		return err
+	}
+	if t.c.ctl.noops.Load() > 0 {
+		return t.c.resync(t.ctx)
+	}
+	return nil
 }
 
 // closeData closes the data connection; reset makes it a TCP reset, so
 // that an upload cut short is not taken for a complete file.
 func (t *transfer) closeData(reset bool) {
+	if t.stopKeepAlive != nil {
+		t.stopKeepAlive()
+		t.stopKeepAlive = nil
+	}
 	t.c.cur.CompareAndSwap(t, nil)
 	if t.data == nil {
 		return
@@ -280,26 +356,40 @@ func (c *Conn) unpark() {
 // abandon ends a transfer that cannot go on: it resets the data
 // connection, tells the server with ABOR, and reads every reply the server
 // still owes, so the control connection stays in step; if that fails the
-// connection is closed. It returns cause, noting a closed connection.
+// connection is closed. The exchange is bounded (abortTimeout, or
+// abortGrace once the transfer's context has ended) and cancelling the
+// context ends it at once. It returns cause, noting a closed connection.
 func (t *transfer) abandon(cause error) error {
 	t.closeData(true)
-	if t.complete() {
+	c := t.c
+	if t.complete() && c.ctl.noops.Load() == 0 {
 		return cause
 	}
-	c := t.c
-	deadline := time.Now().Add(min(abortTimeout, c.cfg.timeout))
-	c.ctl.trace("> ", "ABOR")
+	limit := min(abortTimeout, c.cfg.timeout)
+	if t.ctx.Err() != nil {
+		limit = min(limit, abortGrace)
+	}
+	deadline := time.Now().Add(limit)
 	c.ctl.nc.SetWriteDeadline(deadline)
-	werr := c.ctl.text.PrintfLine("ABOR")
 	c.ctl.watch.cap(deadline)
 	defer c.ctl.watch.cap(time.Time{})
+	if t.ctx.Err() == nil {
+		defer context.AfterFunc(t.ctx, func() { c.ctl.watch.cap(aLongTimeAgo) })()
+	}
+	var werr error
+	if !t.complete() {
+		c.ctl.trace("> ", "ABOR")
+		werr = c.ctl.text.PrintfLine("ABOR")
+	}
 	err := t.final().err
 	if err == nil && werr != nil {
 		err = fmt.Errorf("ftp: sending ABOR: %w", werr)
 		c.ctl.close(err)
 	}
 	if err == nil {
-		err = c.resync(deadline)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err = c.resync(ctx)
+		cancel()
 	}
 	switch {
 	case err == nil:
@@ -310,20 +400,23 @@ func (t *transfer) abandon(cause error) error {
 	return fmt.Errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
 }
 
-// resync reads what the server still owes after ABOR (the ABOR reply, or
-// nothing from servers that send none) up to the reply of a PWD sent as a
-// marker: 257 answers nothing but PWD, so the stream is in step after it.
-func (c *Conn) resync(deadline time.Time) error {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
+// resync reads what the server still owes (the ABOR reply, or nothing from
+// servers that send none; the answers to keepalive NOOPs) up to the reply
+// of a PWD sent as a marker: 257 answers nothing but PWD, so the stream is
+// in step after it.
+func (c *Conn) resync(ctx context.Context) error {
+	owed := int(c.ctl.noops.Load())
 	r, err := c.ctl.exchange(ctx, "PWD")
 	for i := 0; err == nil && r.Code != 257; i++ {
-		if i == 8 {
-			err = fmt.Errorf("%w: no PWD reply after ABOR", ErrMalformedReply)
+		if i == 8+owed {
+			err = fmt.Errorf("%w: no PWD reply after %d others", ErrMalformedReply, i)
 			c.ctl.close(err)
 			break
 		}
 		r, err = c.ctl.readReply(ctx, "ABOR")
+	}
+	if err == nil {
+		c.ctl.noops.Store(0)
 	}
 	return err
 }
@@ -432,6 +525,13 @@ func (r *Response) Close() error {
 
 // Retr starts downloading a file (RETR). Read the Response to the end and
 // Close it; the Conn serves no other call until then.
+//
+// A download shorter than the size the server announced in its 150 reply
+// ("(N bytes)") is ErrShortTransfer even if the server says 226. Retr
+// sends no SIZE of its own (a round trip per file, and a size that may
+// change while the file is being written): a caller that fetched
+// FileSize must compare it with the bytes read, as a resumable download
+// does.
 func (c *Conn) Retr(ctx context.Context, path string) (*Response, error) {
 	return c.RetrFrom(ctx, path, 0)
 }
@@ -487,13 +587,20 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 		if err == nil {
 			break // data: the transfer is on
 		}
-		// No data, only an end: wait for the reply that says why.
-		if len(t.got) == 0 {
-			t.got = append(t.got, <-t.replies)
+		if t.watch.cancelErr() != nil {
+			return nil, t.abandon(err)
+		}
+		// No data, only an end or a failure: wait for the reply that says why.
+		if werr := t.await(func() bool { return len(t.got) > 0 }); werr != nil {
+			t.closeData(true)
+			return nil, werr
 		}
 		if err := t.failed(); err != nil {
 			t.closeData(true)
 			return nil, err
+		}
+		if err != io.EOF { // the server is on, the data connection is not
+			return nil, t.abandon(err)
 		}
 	case res := <-t.replyCh():
 		t.got = append(t.got, res)
