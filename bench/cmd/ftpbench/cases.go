@@ -236,7 +236,8 @@ func (b *bench) caseSmall(s *server, conns int) {
 			cfg := filepath.Join(b.o.local, "curl-"+dir+".cfg")
 			cs.contenders = append(cs.contenders, contender{name: "curl (one process, " + strconv.Itoa(n) + " URLs)",
 				cmd:  b.curlMany(s, cfg, names, down, dl, src),
-				prep: map[bool]func() error{true: prepDl, false: prepUp}[down], check: checkDir(map[bool]string{true: dl, false: upDir}[down])})
+				prep: map[bool]func() error{true: prepDl, false: prepUp}[down], check: checkDir(map[bool]string{true: dl, false: upDir}[down]),
+				runs: b.o.curlMany})
 			script := fmt.Sprintf("mget -O %s %s/*", dl, remoteSmall)
 			name := "lftp mget"
 			if !down {
@@ -246,7 +247,7 @@ func (b *bench) caseSmall(s *server, conns int) {
 				prep: map[bool]func() error{true: prepDl, false: prepUp}[down], check: checkDir(map[bool]string{true: dl, false: upDir}[down])})
 			cs.notes = append(cs.notes,
 				"ours and jlaffaye: one logged-in connection, the names known in advance (no listing), each file its own Retr/Stor; local files on "+b.o.local+".",
-				"curl: one process given every URL (`-K` config), reusing its connection. lftp `"+script+"` (expands the glob with a listing first).")
+				"curl: one process given every URL (`-K` config), reusing its connection. curl 7.88 stalls for exactly 1 s before connecting many of its data connections (`--trace-time`: a 1.000 s gap between `ftp_perform ends with SECONDARY: 0` and `Trying 127.0.0.1:port`), hence its low and erratic rate; with 50 URLs it ran at ~600 files/s. lftp `"+script+"` (expands the glob with a listing first).")
 		} else {
 			script := fmt.Sprintf("mirror --parallel=%d %s %s", conns, remoteSmall, dl)
 			name := fmt.Sprintf("lftp mirror --parallel=%d", conns)

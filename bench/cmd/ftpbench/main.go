@@ -38,6 +38,7 @@ type options struct {
 	tls        bool
 	pkgBench   bool
 	timeout    time.Duration
+	curlMany   int
 }
 
 func fatalf(format string, a ...any) {
@@ -68,6 +69,7 @@ func main() {
 	flag.BoolVar(&o.profile, "profile", true, "CPU-profile one download and one upload of ours and summarise with pprof -top")
 	flag.BoolVar(&o.tls, "tls", true, "also run the FTPS (explicit TLS, vsftpd-tls) variants of cases 1 and 2")
 	flag.BoolVar(&o.pkgBench, "pkgbench", true, "also run the package's own BenchmarkParse* (go test in ..)")
+	flag.IntVar(&o.curlMany, "curl-many-runs", 0, "runs of curl with many URLs (case 3), if fewer than -runs: curl 7.88 stalls 1 s before many data connections, making those runs slow")
 	flag.DurationVar(&o.timeout, "run-timeout", 5*time.Minute, "bound on each measured process")
 	flag.Parse()
 	if *worker != "" {

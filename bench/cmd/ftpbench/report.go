@@ -165,6 +165,9 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 			row = append(row, fmt.Sprintf("%.3f", st.cpuPerGiB))
 		}
 		row = append(row, fmt.Sprintf("%.1f / %.1f", st.rssMed, st.rssMax))
+		if st.n+st.failed < r.o.runs {
+			note = strings.TrimSpace(fmt.Sprintf("%s (%d runs only: -curl-many-runs)", note, st.n+st.failed))
+		}
 		if st.hasCmds {
 			note = strings.TrimSpace(fmt.Sprintf("%.2f commands/file (%s) %s", st.cmdsPerFile, st.verbsPerFile, note))
 		}

@@ -174,6 +174,7 @@ type contender struct {
 	prep  func() error              // before each run (not timed)
 	check func(s *sample) error     // after each run (not timed)
 	note  string
+	runs  int // at most this many runs, if > 0
 }
 
 // measure runs c once as a process and measures it.
@@ -259,6 +260,9 @@ func (b *bench) runCase(cs *caseSpec) {
 	for r := range b.o.runs {
 		for i := range cs.contenders {
 			c := &cs.contenders[i]
+			if c.runs > 0 && r >= c.runs {
+				continue
+			}
 			s := b.measure(c)
 			if s.err != nil {
 				// Someone may have restarted the servers (fresh, empty

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -57,6 +58,8 @@ type Result struct {
 	Verbs   map[string]int `json:"verbs"` // their verbs
 	Seconds float64        `json:"seconds"`
 	Parse   []ParseResult  `json:"parse,omitempty"`
+	Alloc   uint64         `json:"alloc_bytes"` // bytes allocated by the whole worker
+	GCs     uint32         `json:"gcs"`         // garbage collections in the worker
 }
 
 // ParseResult is one parse-only listing benchmark.
@@ -120,6 +123,9 @@ func work(j *Job) (*Result, error) {
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	stop()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.Alloc, res.GCs = ms.TotalAlloc, ms.NumGC
 	return &res, err
 }
 
