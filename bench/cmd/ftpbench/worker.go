@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -47,6 +48,7 @@ type Job struct {
 	CPUProfile string   // write a CPU profile of the timed part here
 	ListFile   string   // parse: captured LIST lines
 	MLSDFile   string   // parse: captured MLSD lines
+	BenchTime  string   // parse: -test.benchtime (default 1s)
 }
 
 // Result is what a worker reports on stdout, as JSON.
@@ -596,6 +598,11 @@ func ceiling(j *Job) (*Result, error) {
 // the captured lines, in this process.
 func parseBench(j *Job) (*Result, error) {
 	testing.Init()
+	if j.BenchTime != "" {
+		if err := flag.Set("test.benchtime", j.BenchTime); err != nil {
+			return nil, err
+		}
+	}
 	list, err := lb.ReadLines(j.ListFile)
 	if err != nil {
 		return nil, err
