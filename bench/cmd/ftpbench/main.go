@@ -1,0 +1,118 @@
+// Command ftpbench measures github.com/pasvport/ftp against
+// github.com/jlaffaye/ftp, curl and lftp on real servers (vsftpd, pure-ftpd)
+// on loopback, and writes the results as Markdown (bench/RESULTS.md).
+//
+//	cd bench && go run ./cmd/ftpbench -runs 5     # everything, ~15-25 min
+//	cd bench && go run ./cmd/ftpbench -quick      # ~10 s smoke run
+//
+// Every measured run is a process of its own (the Go clients run as
+// "ftpbench -worker JOB"), so that its CPU time and peak RSS come from
+// wait4's rusage. Implementations alternate run by run (A B C A B C …).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+type options struct {
+	runs       int
+	quick      bool
+	out        string
+	bigSize    int64
+	smallCount int
+	smallSize  int
+	listCount  int
+	parallel   []int
+	servers    []string
+	listSrv    []string
+	cases      map[string]bool
+	fixtures   string
+	local      string
+	interop    string
+	start      bool
+	profile    bool
+	tls        bool
+	pkgBench   bool
+	timeout    time.Duration
+	curlMany   int
+}
+
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "ftpbench: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+func main() {
+	worker := flag.String("worker", "", "internal: run one job (JSON) and print its result")
+	var o options
+	var parallel, servers, listServers, cases string
+	var bigMiB int
+	flag.IntVar(&o.runs, "runs", 5, "runs of each implementation per case")
+	flag.BoolVar(&o.quick, "quick", false, "~10 s smoke run: tiny sizes, 1 run, vsftpd only; writes to -out (default a temp file)")
+	flag.StringVar(&o.out, "out", "", "Markdown output (default RESULTS.md, or a temp file with -quick)")
+	flag.IntVar(&bigMiB, "big", 1024, "large-file size in MiB (cases 1, 2, 7)")
+	flag.IntVar(&o.smallCount, "small", 1000, "number of small files (cases 3, 4)")
+	flag.IntVar(&o.smallSize, "small-size", 4096, "size of each small file in bytes")
+	flag.IntVar(&o.listCount, "list", 100000, "entries of the listed directory (case 5)")
+	flag.StringVar(&parallel, "parallel", "4,8", "connection counts for case 4")
+	flag.StringVar(&servers, "servers", "vsftpd,pureftpd", "servers to run against")
+	flag.StringVar(&listServers, "list-servers", "vsftpd,proftpd", "servers for the listing case (pure-ftpd caps listings at 10,000 entries: its -L default)")
+	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2)")
+	flag.StringVar(&o.fixtures, "fixtures", "/tmp/ftpbench", "where the large file's master copy and the captures live (reused across runs)")
+	flag.StringVar(&o.local, "local", defaultLocal(), "local folder for downloaded files and small-file sources (tmpfs preferred)")
+	flag.StringVar(&o.interop, "interop", "../interop/servers.sh", "the interop servers script")
+	flag.BoolVar(&o.start, "start", true, "start the plain and tls servers with the interop script if they are not up")
+	flag.BoolVar(&o.profile, "profile", true, "CPU-profile one download and one upload of ours and summarise with pprof -top")
+	flag.BoolVar(&o.tls, "tls", true, "also run the FTPS (explicit TLS, vsftpd-tls) variants of cases 1 and 2")
+	flag.BoolVar(&o.pkgBench, "pkgbench", true, "also run the package's own BenchmarkParse* (go test in ..)")
+	flag.IntVar(&o.curlMany, "curl-many-runs", 0, "runs of curl with many URLs (case 3), if fewer than -runs: curl 7.88 stalls 1 s before many data connections, making those runs slow")
+	flag.DurationVar(&o.timeout, "run-timeout", 5*time.Minute, "bound on each measured process")
+	flag.Parse()
+	if *worker != "" {
+		runWorker(*worker)
+		return
+	}
+	o.bigSize = int64(bigMiB) << 20
+	if o.quick {
+		o.runs, o.bigSize, o.smallCount, o.listCount = 1, 16<<20, 50, 2000
+		parallel, servers, listServers = "4", "vsftpd", "vsftpd"
+		o.profile, o.pkgBench = false, false
+		o.timeout = time.Minute
+		if o.out == "" {
+			o.out = os.TempDir() + "/ftpbench-quick.md"
+		}
+	}
+	if o.out == "" {
+		o.out = "RESULTS.md"
+	}
+	for _, p := range strings.Split(parallel, ",") {
+		var n int
+		if _, err := fmt.Sscan(p, &n); err != nil || n < 1 {
+			fatalf("bad -parallel %q", parallel)
+		}
+		o.parallel = append(o.parallel, n)
+	}
+	o.servers = strings.Split(servers, ",")
+	o.listSrv = strings.Split(listServers, ",")
+	o.cases = map[string]bool{}
+	for _, c := range strings.Split(cases, ",") {
+		o.cases[strings.TrimSpace(c)] = true
+	}
+	if o.runs < 1 {
+		fatalf("-runs must be at least 1")
+	}
+	if err := run(&o); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func defaultLocal() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm/ftpbench"
+	}
+	return os.TempDir() + "/ftpbench-local"
+}

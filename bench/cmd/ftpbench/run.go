@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is one FTP server instance of the interop scripts.
+type server struct {
+	name  string // vsftpd, pureftpd
+	label string // for tables
+	key   string // servers.env prefix, VSFTPD_PLAIN
+	addr  string
+	data  string // its data folder on disk
+	tls   bool
+}
+
+// env holds servers.env.
+type env map[string]string
+
+func readEnv() (env, error) {
+	run := os.Getenv("INTEROP_RUN")
+	if run == "" {
+		run = "/tmp/pasvport-interop"
+	}
+	f, err := os.Open(filepath.Join(run, "servers.env"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	e := env{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if ok {
+			e[k] = strings.Trim(v, `"`)
+		}
+	}
+	return e, sc.Err()
+}
+
+// bench is the state of one ftpbench run.
+type bench struct {
+	o       *options
+	env     env
+	exe     string
+	servers map[string]*server // by key
+	rep     *report
+	ceiling float64 // bytes/s of the plain loopback copy, once measured
+}
+
+func (b *bench) user() string { return b.env["FTP_USER"] }
+func (b *bench) pass() string { return b.env["FTP_PASS"] }
+
+func reachable(addr string) bool {
+	if addr == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 3)
+	_, err = c.Read(buf)
+	return err == nil && string(buf) == "220"
+}
+
+// needed lists the servers.env prefixes this run uses.
+func (b *bench) needed() []string {
+	var keys []string
+	seen := map[string]bool{}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for _, s := range b.o.servers {
+		add(strings.ToUpper(s) + "_PLAIN")
+	}
+	if b.o.cases["5"] {
+		for _, s := range b.o.listSrv {
+			add(strings.ToUpper(s) + "_PLAIN")
+		}
+	}
+	if b.o.tls && (b.o.cases["1"] || b.o.cases["2"]) {
+		keys = append(keys, "VSFTPD_TLS")
+	}
+	return keys
+}
+
+// ensureServers (re)reads servers.env and starts the plain and tls
+// variants if an instance this run needs is not answering.
+func (b *bench) ensureServers() error {
+	up := func() bool {
+		e, err := readEnv()
+		if err != nil {
+			return false
+		}
+		b.env = e
+		for _, k := range b.needed() {
+			if !reachable(e[k+"_ADDR"]) || e[k+"_DATA"] == "" {
+				return false
+			}
+		}
+		return true
+	}
+	if !up() {
+		if !b.o.start {
+			return fmt.Errorf("servers %v are not up (run %s start plain tls)", b.needed(), b.o.interop)
+		}
+		logf("starting servers: %s start plain tls", b.o.interop)
+		for _, args := range [][]string{{"install"}, {"start", "plain", "tls"}} {
+			cmd := exec.Command(b.o.interop, args...)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s %v: %w", b.o.interop, args, err)
+			}
+		}
+		if !up() {
+			return fmt.Errorf("servers %v still not up", b.needed())
+		}
+	}
+	b.servers = map[string]*server{}
+	labels := map[string]string{"VSFTPD": "vsftpd", "PUREFTPD": "pure-ftpd", "PROFTPD": "proftpd", "PYFTPDLIB": "pyftpdlib"}
+	for _, k := range b.needed() {
+		name, variant, _ := strings.Cut(k, "_")
+		s := &server{name: strings.ToLower(name), key: k, addr: b.env[k+"_ADDR"], data: b.env[k+"_DATA"], tls: variant == "TLS"}
+		s.label = labels[name]
+		if s.tls {
+			s.label += " FTPS"
+		}
+		b.servers[k] = s
+	}
+	return nil
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+}
+
+// sample is one measured run.
+type sample struct {
+	wall float64 // s
+	cpu  float64 // user+sys s
+	rss  int64   // peak RSS, KiB
+	res  *Result // from a Go worker
+	out  string  // stdout of an external command
+	err  error
+}
+
+// contender is one implementation in a case.
+type contender struct {
+	name  string
+	job   *Job                      // a Go worker, or
+	cmd   func() (*exec.Cmd, error) // an external command
+	prep  func() error              // before each run (not timed)
+	check func(s *sample) error     // after each run (not timed)
+	note  string
+	runs  int // at most this many runs, if > 0
+}
+
+// measure runs c once as a process and measures it.
+func (b *bench) measure(c *contender) sample {
+	if c.prep != nil {
+		if err := c.prep(); err != nil {
+			return sample{err: fmt.Errorf("prepare: %w", err)}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.o.timeout)
+	defer cancel()
+	var cmd *exec.Cmd
+	if c.job != nil {
+		j, _ := json.Marshal(c.job)
+		cmd = exec.CommandContext(ctx, b.exe, "-worker", string(j))
+	} else {
+		var err error
+		if cmd, err = c.cmd(); err != nil {
+			return sample{err: err}
+		}
+		cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	}
+	// Peak RSS comes from GNU time (%M, the ru_maxrss of wait4 for its
+	// child): ru_maxrss of a child of this process would start at this
+	// process's own RSS, because Go starts children with vfork (CLONE_VM)
+	// and Linux carries the old mm's high-water mark across execve into
+	// the signal struct. time forks a small copy of itself instead.
+	rssFile := filepath.Join(b.o.local, "rss.txt")
+	os.Remove(rssFile)
+	cmd = exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, cmd.Path}, cmd.Args[1:]...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	t0 := time.Now()
+	err := cmd.Run()
+	s := sample{wall: time.Since(t0).Seconds()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		// wait4's rusage of time includes its reaped child's CPU.
+		s.cpu = tv(ru.Utime) + tv(ru.Stime)
+	}
+	if out, rerr := os.ReadFile(rssFile); rerr == nil {
+		ls := strings.Fields(string(out))
+		if len(ls) > 0 {
+			s.rss, _ = strconv.ParseInt(ls[len(ls)-1], 10, 64)
+		}
+	}
+	if err != nil {
+		s.err = fmt.Errorf("%s: %v: %s", c.name, err, lastLines(stderr.String()+stdout.String(), 5))
+		return s
+	}
+	if c.job == nil {
+		s.out = stdout.String()
+	} else {
+		s.res = &Result{}
+		if err := json.Unmarshal(stdout.Bytes(), s.res); err != nil {
+			s.err = fmt.Errorf("%s: bad worker output %q: %v", c.name, stdout.String(), err)
+			return s
+		}
+	}
+	if c.check != nil {
+		if err := c.check(&s); err != nil {
+			s.err = fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return s
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimSpace(s), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, " | ")
+}
+
+// runCase runs every contender runs times, alternating, and adds the case
+// to the report. amount is the work of one run (bytes, files, entries).
+func (b *bench) runCase(cs *caseSpec) {
+	logf("case %s: %s (%d contenders × %d runs)", cs.id, cs.title, len(cs.contenders), b.o.runs)
+	cs.loadBefore = loadavg()
+	cs.samples = make([][]sample, len(cs.contenders))
+	for r := range b.o.runs {
+		for i := range cs.contenders {
+			c := &cs.contenders[i]
+			if c.runs > 0 && r >= c.runs {
+				continue
+			}
+			s := b.measure(c)
+			if s.err != nil {
+				// Someone may have restarted the servers (fresh, empty
+				// data folders) or stopped them: check both, then retry
+				// once.
+				logf("  run %d %s failed (%v); checking servers and fixtures, retrying once", r+1, c.name, s.err)
+				if err := b.ensureServers(); err == nil {
+					if err = b.fixtures(); err == nil {
+						s = b.measure(c)
+					}
+				}
+			}
+			if s.err != nil {
+				logf("  run %d %s: FAILED: %v", r+1, c.name, s.err)
+			} else {
+				logf("  run %d %-28s %8.3f s  cpu %6.3f s  rss %6.1f MiB", r+1, c.name, s.wall, s.cpu, float64(s.rss)/1024)
+			}
+			cs.samples[i] = append(cs.samples[i], s)
+		}
+	}
+	cs.load = loadavg()
+	b.rep.add(cs)
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (b *bench) serversUp() bool {
+	for _, s := range b.servers {
+		if !reachable(s.addr) {
+			return false
+		}
+	}
+	return true
+}
+
+func run(o *options) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	b := &bench{o: o, exe: exe, rep: &report{o: o}}
+	if err := b.ensureServers(); err != nil {
+		return err
+	}
+	if err := b.fixtures(); err != nil {
+		return err
+	}
+	start := time.Now()
+	b.rep.machine = machineInfo()
+	if o.cases["7"] {
+		b.caseCeiling()
+	}
+	if o.cases["1"] || o.cases["2"] {
+		for _, name := range o.servers {
+			s := b.servers[strings.ToUpper(name)+"_PLAIN"]
+			if o.cases["1"] {
+				b.caseDownload(s)
+			}
+			if o.cases["2"] {
+				b.caseUpload(s)
+			}
+		}
+		if o.tls {
+			if s := b.servers["VSFTPD_TLS"]; s != nil {
+				if o.cases["1"] {
+					b.caseDownload(s)
+				}
+				if o.cases["2"] {
+					b.caseUpload(s)
+				}
+			}
+		}
+	}
+	for _, name := range o.servers {
+		s := b.servers[strings.ToUpper(name)+"_PLAIN"]
+		if o.cases["3"] {
+			b.caseSmall(s, 1)
+		}
+		if o.cases["4"] {
+			for _, n := range o.parallel {
+				b.caseSmall(s, n)
+			}
+		}
+	}
+	if o.cases["5"] {
+		for _, name := range o.listSrv {
+			b.caseList(b.servers[strings.ToUpper(name)+"_PLAIN"])
+		}
+		b.caseParse()
+	}
+	if o.profile && (o.cases["1"] || o.cases["2"]) {
+		b.profiles()
+	}
+	b.rep.elapsed = time.Since(start)
+	b.rep.versions = versions()
+	if err := os.WriteFile(o.out, []byte(b.rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s (%s)", o.out, b.rep.elapsed.Round(time.Second))
+	if b.rep.failures > 0 {
+		return fmt.Errorf("%d runs failed (see %s)", b.rep.failures, o.out)
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+module github.com/pasvport/ftp/bench
+
+go 1.26
+
+require github.com/pasvport/ftp v0.0.0
+
+require github.com/jlaffaye/ftp v0.2.4
+
+replace github.com/pasvport/ftp => ../
