@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -482,7 +483,9 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 			return r.spliceTo(tc, f)
 		}
 	}
-	buf := make([]byte, 256<<10)
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
 	var total int64
 	for {
 		n, err := r.Read(buf)
@@ -576,7 +579,9 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 		return nil, err
 	}
 	r := &Response{t: t, offset: offset, peek: make(chan error, 1), free: func() {}}
-	r.buf = bufio.NewReaderSize(readerFunc(t.read), 64<<10)
+	// A small buffer: it holds the first byte that tells data has come;
+	// reads as large as it go around it, straight into the caller's buffer.
+	r.buf = bufio.NewReaderSize(readerFunc(t.read), 4<<10)
 	go func() {
 		_, err := r.buf.Peek(1)
 		r.peek <- err
@@ -612,6 +617,13 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	}
 	return r, nil
 }
+
+// copyBuffers recycles the buffers of Response.WriteTo, so that many small
+// downloads do not each allocate one.
+var copyBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 128<<10)
+	return &b
+}}
 
 // readerFunc adapts a read function to io.Reader.
 type readerFunc func([]byte) (int, error)
