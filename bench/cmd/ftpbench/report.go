@@ -45,8 +45,7 @@ type stats struct {
 	firstErr         error
 	cmdsPerFile      float64
 	verbsPerFile     string
-	entries          int
-	hasRes, hasCmds  bool
+	hasCmds          bool
 	throughputs      []float64
 	cpuPerGiB        float64
 	perGiBApplicable bool

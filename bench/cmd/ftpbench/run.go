@@ -296,15 +296,6 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func (b *bench) serversUp() bool {
-	for _, s := range b.servers {
-		if !reachable(s.addr) {
-			return false
-		}
-	}
-	return true
-}
-
 func run(o *options) error {
 	exe, err := os.Executable()
 	if err != nil {
