@@ -302,15 +302,21 @@ func TestWalkLargeTree(t *testing.T) {
 	}
 	c := dialTest(t, srv)
 	seen := map[string]int{}
-	maxPending := 0
+	listings := func() int { return count(verbs(srv), "MLSD") }
 	require.NoError(t, c.Walk(context.Background(), "/big", func(p string, d fs.DirEntry, err error) error {
 		require.NoError(t, err)
 		seen[p]++
+		var dir int
+		if _, err := fmt.Sscanf(p, "/big/d%03d/", &dir); err == nil {
+			// Only the root and the directories up to this one are listed:
+			// the walk holds the listings on its path, not the tree's.
+			require.LessOrEqual(t, listings(), dir+2, "at %s", p)
+		}
 		return nil
 	}))
 	assert.Len(t, seen, 1+100+100*99, "every entry")
 	for p, n := range seen {
 		require.Equal(t, 1, n, "visited once: %s", p)
 	}
-	_ = maxPending
+	assert.Equal(t, 101, listings(), "each directory listed once")
 }
