@@ -201,17 +201,43 @@ func (t *transfer) await(enough func() bool) error {
 	if enough() {
 		return nil
 	}
-	stop := context.AfterFunc(t.ctx, func() { t.c.ctl.watch.cap(aLongTimeAgo) })
+	stop := t.onCancel()
 	for !enough() {
 		t.got = append(t.got, <-t.replies)
 	}
-	if !stop() {
-		t.c.ctl.watch.cap(time.Time{})
+	if stop() {
 		if last := t.got[len(t.got)-1]; last.err != nil {
 			return fmt.Errorf("ftp: %s: waiting for the server's reply: %w", t.cmd, ctxErr(t.ctx))
 		}
 	}
 	return nil
+}
+
+// onCancel makes the end of the transfer's context fail the control
+// connection's reads and writes at once (by capping its deadline), until
+// the returned function is called; that lifts the cap and reports whether
+// the context ended.
+func (t *transfer) onCancel() (stop func() bool) {
+	var mu sync.Mutex
+	var over, fired bool
+	release := context.AfterFunc(t.ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			fired = true
+			t.c.ctl.watch.cap(aLongTimeAgo)
+		}
+	})
+	return func() bool {
+		release()
+		mu.Lock()
+		defer mu.Unlock()
+		over = true
+		if fired {
+			t.c.ctl.watch.cap(time.Time{})
+		}
+		return fired
+	}
 }
 
 // failed returns the error of a completed transfer whose final reply is
@@ -375,7 +401,8 @@ func (t *transfer) abandon(cause error) error {
 	c.ctl.watch.cap(deadline)
 	defer c.ctl.watch.cap(time.Time{})
 	if t.ctx.Err() == nil {
-		defer context.AfterFunc(t.ctx, func() { c.ctl.watch.cap(aLongTimeAgo) })()
+		stop := t.onCancel()
+		defer stop()
 	}
 	var werr error
 	if !t.complete() {
