@@ -178,7 +178,7 @@ func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total
 	if progress == nil {
 		_, err = r.WriteTo(w) // straight into the file: zero-copy where the Response can
 	} else {
-		pw := &progressWriter{w: w, done: off, total: total, f: progress}
+		pw := &progressWriter{w: w, progressCount: progressCount{done: off, total: total, f: progress}}
 		_, err = io.CopyBuffer(pw, onlyReader{r}, make([]byte, 64<<10))
 	}
 	if cerr := r.Close(); err == nil {
@@ -191,35 +191,40 @@ func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total
 // and the progress writer sees each chunk.
 type onlyReader struct{ io.Reader }
 
-// progressWriter counts what goes through it and reports it.
-type progressWriter struct {
-	w           io.Writer
+// progressCount counts transferred bytes and reports them.
+type progressCount struct {
 	done, total int64
 	f           func(done, total int64)
+}
+
+func (p *progressCount) add(n int) {
+	p.done += int64(n)
+	if p.f != nil && n > 0 {
+		p.f(p.done, p.total)
+	}
+}
+
+// progressWriter reports what is written through it.
+type progressWriter struct {
+	w io.Writer
+	progressCount
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
-	p.done += int64(n)
-	if p.f != nil && n > 0 {
-		p.f(p.done, p.total)
-	}
+	p.add(n)
 	return n, err
 }
 
-// progressReader counts what is read through it and reports it.
+// progressReader reports what is read through it.
 type progressReader struct {
-	r           io.Reader
-	done, total int64
-	f           func(done, total int64)
+	r io.Reader
+	progressCount
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if p.f != nil && n > 0 {
-		p.f(p.done, p.total)
-	}
+	p.add(n)
 	return n, err
 }
 
@@ -274,7 +279,7 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	}
 	var r io.Reader = io.LimitReader(f, total-off) // sendfile takes this as it is
 	if cfg.progress != nil {
-		r = &progressReader{r: r, done: off, total: total, f: cfg.progress}
+		r = &progressReader{r: r, progressCount: progressCount{done: off, total: total, f: cfg.progress}}
 	}
 	switch {
 	case off == 0:
