@@ -256,15 +256,7 @@ func TestSilentServer(t *testing.T) {
 			// The client's wait for the final reply ends with its wait
 			// for data: it closes the Conn, or it gets the ABOR through.
 			s.serve()
-		}, func(c *Conn) error {
-			r, err := c.Retr(context.Background(), "f")
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, r)
-			r.Close()
-			return err
-		}, "closed|usable"},
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err }, "closed|usable"},
 		{"mid-upload on the data connection", func(s *rawConn) {
 			s.login()
 			accept := s.epsv()
@@ -282,15 +274,7 @@ func TestSilentServer(t *testing.T) {
 			data.Write(payload)
 			data.Close()
 			s.hang()
-		}, func(c *Conn) error {
-			r, err := c.Retr(context.Background(), "f")
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(io.Discard, r)
-			r.Close()
-			return err
-		}, "closed"},
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err }, "closed"},
 		{"waiting for the final reply of an upload", func(s *rawConn) {
 			s.login()
 			accept := s.epsv()
@@ -339,8 +323,8 @@ func (zeros) Read(p []byte) (int, error) {
 }
 
 // download runs a whole download: the data it got and the first error.
-func download(c *Conn, path string) ([]byte, error) {
-	r, err := c.Retr(context.Background(), path)
+func download(ctx context.Context, c *Conn, path string) ([]byte, error) {
+	r, err := c.Retr(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +356,7 @@ func TestConnectionFaults(t *testing.T) {
 			data.Write(payload[1000:])
 			data.Close()
 		}, func(c *Conn) error {
-			got, err := download(c, "f")
+			got, err := download(context.Background(), c, "f")
 			if err == nil && !bytes.Equal(got, payload) {
 				err = errors.New("corrupt data")
 			}
@@ -398,7 +382,7 @@ func TestConnectionFaults(t *testing.T) {
 			data.Close()
 			s.send("426 Connection reset\r\n")
 			s.serve()
-		}, func(c *Conn) error { _, err := download(c, "f"); return err }, func(t *testing.T, err error) {}, "usable"},
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err }, func(t *testing.T, err error) {}, "usable"},
 		{"data connection reset mid-upload", func(s *rawConn) {
 			s.login()
 			accept := s.epsv()
@@ -415,13 +399,13 @@ func TestConnectionFaults(t *testing.T) {
 			s.login()
 			s.epsv()
 			s.cmd("RETR", "421 Service not available, closing control connection\r\n")
-		}, func(c *Conn) error { _, err := download(c, "f"); return err },
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err },
 			func(t *testing.T, err error) { assertCode(t, err, 421); assert.ErrorIs(t, err, ErrClosed) }, "closed"},
 		{"421 answers an active download", func(s *rawConn) {
 			s.login()
 			s.cmd("PORT", "200 PORT ok\r\n")
 			s.cmd("RETR", "421 Service not available, closing control connection\r\n")
-		}, func(c *Conn) error { _, err := download(c, "f"); return err },
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err },
 			func(t *testing.T, err error) { assertCode(t, err, 421); assert.ErrorIs(t, err, ErrClosed) }, "closed"},
 		{"421 unsolicited mid-download", func(s *rawConn) {
 			s.login()
@@ -432,7 +416,7 @@ func TestConnectionFaults(t *testing.T) {
 			s.send("421 Server shutting down\r\n")
 			s.conn.Close()
 			data.Close()
-		}, func(c *Conn) error { _, err := download(c, "f"); return err },
+		}, func(c *Conn) error { _, err := download(context.Background(), c, "f"); return err },
 			func(t *testing.T, err error) { assertCode(t, err, 421) }, "closed"},
 		{"421 unsolicited between commands", func(s *rawConn) {
 			s.login()
@@ -598,7 +582,7 @@ func TestTransferReplyOrder(t *testing.T) {
 				s.serve()
 			})
 			c := dialRaw(t, srv, 5*time.Second)
-			got, err := download(c, "f")
+			got, err := download(context.Background(), c, "f")
 			if tt.err {
 				require.Error(t, err)
 			} else {
@@ -655,7 +639,7 @@ func TestShortTransfers(t *testing.T) {
 			s.serve()
 		})
 		c := dialRaw(t, srv, 5*time.Second)
-		got, err := download(c, "f")
+		got, err := download(context.Background(), c, "f")
 		assert.ErrorIs(t, err, ErrShortTransfer)
 		assert.Len(t, got, 9999)
 		assert.Equal(t, "usable", connState(t, c))
@@ -781,7 +765,7 @@ func TestCancellation(t *testing.T) {
 		"NameList":    func(ctx context.Context, c *Conn) error { _, err := c.NameList(ctx, "d"); return err },
 		"Walk":        func(ctx context.Context, c *Conn) error { return c.Walk(ctx, "d", noWalk) },
 		"Quote":       func(ctx context.Context, c *Conn) error { _, err := c.Quote(ctx, "SITE HELP"); return err },
-		"Retr":        func(ctx context.Context, c *Conn) error { _, err := download2(ctx, c, "f"); return err },
+		"Retr":        func(ctx context.Context, c *Conn) error { _, err := download(ctx, c, "f"); return err },
 		"Stor":        func(ctx context.Context, c *Conn) error { return c.Stor(ctx, "f", bytes.NewReader(payload)) },
 		"Append":      func(ctx context.Context, c *Conn) error { return c.Append(ctx, "f", bytes.NewReader(payload)) },
 		"Quit":        func(ctx context.Context, c *Conn) error { return c.Quit(ctx) },
@@ -943,19 +927,6 @@ func TestCancellation(t *testing.T) {
 // noWalk is a WalkDirFunc that stops at the first error.
 func noWalk(_ string, _ fs.DirEntry, err error) error { return err }
 
-// download2 is download with a context.
-func download2(ctx context.Context, c *Conn, path string) ([]byte, error) {
-	r, err := c.Retr(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(r)
-	if cerr := r.Close(); err == nil {
-		err = cerr
-	}
-	return b, err
-}
-
 // TestTCPKeepAlive: every TCP control connection has keepalive probes on,
 // also one from a WithDialFunc dialer that turned them off.
 func TestTCPKeepAlive(t *testing.T) {
@@ -1058,7 +1029,7 @@ func TestNOOPKeepAlive(t *testing.T) {
 				s.serve()
 			})
 			c := dialRaw(t, srv, 5*time.Second, WithKeepAlive(interval))
-			got, err := download(c, "f")
+			got, err := download(context.Background(), c, "f")
 			require.NoError(t, err)
 			assert.Len(t, got, 2*maxStrays*len(chunk))
 			for range 3 {
@@ -1411,7 +1382,7 @@ func loadWorker(ctx context.Context, addr, user, pass, dir string, seed int, dea
 			stats.add(func(s *loadStats) { s.list++ })
 		default:
 			name := names[(i*13)%len(names)]
-			got, err := download2(ctx, c, name)
+			got, err := download(ctx, c, name)
 			if err != nil {
 				fail(fmt.Errorf("Retr %s: %w", name, err))
 				continue
