@@ -119,8 +119,9 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 			return sum, fmt.Errorf("ftp: mirror: exclude %q: %w", pat, err)
 		}
 	}
-	m := &mirror{pool: p, opts: opts, src: src, dst: dst}
+	m := &mirror{pool: p, opts: opts, src: src, dst: dst, parts: map[string]int64{}}
 	srcTree, err := m.scan(ctx, opts.Direction == MirrorDown, src, true)
+	m.srcTree = srcTree
 	if err != nil {
 		return sum, fmt.Errorf("ftp: mirror: reading source %s: %w", src, err)
 	}
@@ -143,6 +144,8 @@ type mirror struct {
 	pool     *Pool
 	opts     MirrorOptions
 	src, dst string
+	srcTree  map[string]node
+	parts    map[string]int64 // remote ".name.part" files of an upload's destination, by path
 }
 
 // excluded reports whether rel is left out of the mirror.
@@ -231,6 +234,9 @@ func (m *mirror) scanRemote(ctx context.Context, root string) (map[string]node, 
 				continue
 			}
 			r := path.Join(rel, e.Name)
+			if m.opts.Direction == MirrorUp && e.Type == EntryFile && isPartName(e.Name) {
+				m.parts[r] = e.Size
+			}
 			if m.excluded(r) {
 				continue
 			}
@@ -457,12 +463,22 @@ func (m *mirror) mkdir(ctx context.Context, rel string) error {
 	return os.MkdirAll(local, 0o755)
 }
 
+// copy transfers one file, telling the transfer what the listings showed
+// so that it asks the server only what they did not: the size and time of
+// a file to download, whether a part of a file to upload is there already
+// (true of the first attempt only: a failed one may leave a part).
 func (m *mirror) copy(ctx context.Context, rel string) error {
 	remote, local := m.paths(rel)
-	if m.opts.Direction == MirrorUp {
-		return m.pool.Upload(ctx, local, remote, m.opts.Transfer...)
+	opts := slices.Clip(m.opts.Transfer)
+	if m.opts.Direction == MirrorDown {
+		return m.pool.Download(ctx, remote, local, append(opts, withListed(m.srcTree[rel]))...)
 	}
-	return m.pool.Download(ctx, remote, local, m.opts.Transfer...)
+	hint := append(opts, withPartSize(m.parts[PartName(rel)]))
+	return m.pool.Retry(ctx, func(c *Conn) error {
+		o := hint
+		hint = opts
+		return c.Upload(ctx, local, remote, o...)
+	})
 }
 
 func (m *mirror) remove(ctx context.Context, a MirrorAction) error {

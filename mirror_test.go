@@ -374,3 +374,97 @@ func TestMirrorServerCappedAt2Parallel8(t *testing.T) {
 	checkRemoteTree(t, srv, "/up", tree)
 	assert.LessOrEqual(t, p.Stats().Limit, 2)
 }
+
+// TestMirrorAsksOnlyWhatListingsLack checks the commands Mirror sends per
+// copied file: the listings already gave sizes (and, from MLSD, times), so
+// a download sends no SIZE and asks MDTM only when the time came from LIST;
+// an upload asks SIZE once, after the data, to check it.
+func TestMirrorAsksOnlyWhatListingsLack(t *testing.T) {
+	tests := []struct {
+		name   string
+		dir    MirrorDirection
+		server []ftptest.ServerOption
+		want   map[string]int // commands per copied file
+	}{
+		{"down MLSD", MirrorDown, nil, map[string]int{"RETR": 1, "SIZE": 0, "MDTM": 0, "MLST": 0}},
+		{"down LIST", MirrorDown, []ftptest.ServerOption{ftptest.WithoutMLSD()}, map[string]int{"RETR": 1, "SIZE": 0, "MDTM": 1}},
+		{"up", MirrorUp, nil, map[string]int{"STOR": 1, "SIZE": 1, "MFMT": 1, "RNFR": 1, "RNTO": 1, "REST": 0, "APPE": 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.server...)
+			tree := map[string][]byte{}
+			for i := range 12 {
+				tree[path.Join("d"+string(rune('a'+i%2)), "f"+string(rune('a'+i)))] = randomBytes(t, 1000+i)
+			}
+			local := filepath.Join(t.TempDir(), "l")
+			src, dst := "/src", local
+			if tt.dir == MirrorUp {
+				writeLocalTree(t, local, tree)
+				src, dst = local, "/dst"
+			} else {
+				writeRemoteTree(srv, "/src", tree)
+			}
+			p := newTestPool(t, srv, 3)
+			sum, err := Mirror(context.Background(), p, src, dst, MirrorOptions{Direction: tt.dir})
+			require.NoError(t, err)
+			require.Equal(t, len(tree), sum.Files)
+			for verb, per := range tt.want {
+				assert.Equal(t, per*len(tree), countVerb(srv, verb), verb)
+			}
+			for name := range tree {
+				var remote string
+				var localFile string
+				if tt.dir == MirrorUp {
+					remote, localFile = path.Join("/dst", name), filepath.Join(local, name)
+				} else {
+					remote, localFile = path.Join("/src", name), filepath.Join(local, name)
+				}
+				rfi, err := srv.Stat(remote)
+				require.NoError(t, err)
+				lfi, err := os.Stat(localFile)
+				require.NoError(t, err)
+				assert.Equal(t, lfi.ModTime().Unix(), rfi.ModTime().Unix(), "%s: times kept to the second", name)
+			}
+		})
+	}
+}
+
+// TestMirrorResumesParts checks that a part left by an interrupted
+// transfer is resumed from its size, on either side.
+func TestMirrorResumesParts(t *testing.T) {
+	for _, dir := range []MirrorDirection{MirrorDown, MirrorUp} {
+		t.Run(dir.String(), func(t *testing.T) {
+			srv := newServer(t)
+			data := randomBytes(t, 100_000)
+			local := filepath.Join(t.TempDir(), "l")
+			require.NoError(t, os.MkdirAll(local, 0o755))
+			src, dst := "/src", local
+			if dir == MirrorUp {
+				require.NoError(t, os.WriteFile(filepath.Join(local, "big"), data, 0o644))
+				srv.WriteFile("/dst/.big.part", data[:30_000])
+				src, dst = local, "/dst"
+			} else {
+				srv.WriteFile("/src/big", data)
+				require.NoError(t, os.WriteFile(filepath.Join(local, ".big.part"), data[:30_000], 0o644))
+			}
+			p := newTestPool(t, srv, 2)
+			sum, err := Mirror(context.Background(), p, src, dst, MirrorOptions{Direction: dir})
+			require.NoError(t, err)
+			assert.Equal(t, 1, sum.Files)
+			assert.Equal(t, 1, countVerb(srv, "REST"))
+			assert.Contains(t, srv.Commands(), "REST 30000")
+			var got []byte
+			if dir == MirrorUp {
+				got, err = srv.ReadFile("/dst/big")
+				assert.NoFileExists(t, filepath.Join(local, ".big.part"))
+			} else {
+				got, err = os.ReadFile(filepath.Join(local, "big"))
+				_, perr := srv.Stat("/dst/.big.part")
+				assert.ErrorIs(t, perr, fs.ErrNotExist)
+			}
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+		})
+	}
+}

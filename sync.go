@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ErrChecksumMismatch is wrapped by the error of a Download or Upload whose
@@ -34,6 +35,22 @@ type transferConfig struct {
 	progress   func(done, total int64)
 	noChecksum bool
 	noModTime  bool
+	// What Mirror already knows from its listings, so that the transfer
+	// does not ask the server again.
+	listed    *node // the remote file, for a download
+	partKnown bool  // partSize is the remote part's size (0: none), for an upload
+	partSize  int64
+}
+
+// withListed gives a Download the remote file's size and time as listed.
+func withListed(n node) TransferOption {
+	return func(c *transferConfig) { c.listed = &n }
+}
+
+// withPartSize gives an Upload the size of the remote part as listed (0:
+// there is none), so that it need not ask with SIZE.
+func withPartSize(n int64) TransferOption {
+	return func(c *transferConfig) { c.partKnown, c.partSize = true, n }
 }
 
 // WithProgress has f called as data moves: done counts the bytes of the
@@ -96,14 +113,10 @@ func newTransferConfig(opts []TransferOption) transferConfig {
 }
 
 func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg transferConfig) error {
-	e, err := c.Stat(ctx, remote)
+	total, mod, err := c.remoteFile(ctx, remote, cfg)
 	if err != nil {
 		return err
 	}
-	if e.Type == EntryDir {
-		return fmt.Errorf("%s is a directory: %w", remote, fs.ErrInvalid)
-	}
-	total, mod := e.Size, e.ModTime
 	part := PartName(local)
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
@@ -161,6 +174,34 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 		}
 	}
 	return os.Rename(part, local)
+}
+
+// remoteFile returns the size and modification time of the file to
+// download: from Mirror's listing where it has them (asking MDTM only when
+// the listing's time is LIST's, to the minute at best), else from Stat.
+func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig) (int64, time.Time, error) {
+	if l := cfg.listed; l != nil {
+		if !l.coarse || cfg.noModTime || !c.offers("MDTM") {
+			return l.size, l.mod, nil
+		}
+		t, err := c.ModTime(ctx, remote)
+		switch {
+		case err == nil:
+		case isPermanent(err) && !errors.Is(err, fs.ErrNotExist):
+			t = l.mod // MDTM refused for this file: the listing's time will do
+		default:
+			return 0, time.Time{}, err
+		}
+		return l.size, t, nil
+	}
+	e, err := c.Stat(ctx, remote)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if e.Type == EntryDir {
+		return 0, time.Time{}, fmt.Errorf("%s is a directory: %w", remote, fs.ErrInvalid)
+	}
+	return e.Size, e.ModTime, nil
 }
 
 // fetch downloads remote from off into w.
@@ -230,7 +271,9 @@ func (p *progressReader) Read(b []byte) (int, error) {
 
 // canRestart reports whether the server announced REST STREAM.
 func (c *Conn) canRestart() bool {
-	v, ok := c.Features()["REST"]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.features["REST"]
 	return ok && strings.EqualFold(strings.TrimSpace(v), "STREAM")
 }
 
@@ -264,12 +307,14 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	}
 	total := fi.Size()
 	part := PartName(remote)
-	off, err := c.FileSize(ctx, part)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) && !isPermanent(err) {
-			return err
+	off := cfg.partSize
+	if !cfg.partKnown {
+		if off, err = c.FileSize(ctx, part); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !isPermanent(err) {
+				return err
+			}
+			off = 0
 		}
-		off = 0
 	}
 	if off > total {
 		off = 0
@@ -338,8 +383,9 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 
 // offers reports whether the server's FEAT listed name.
 func (c *Conn) offers(name string) bool {
-	_, ok := c.Features()[name]
-	return ok
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hasFeature(name)
 }
 
 // isPermanent reports whether err is a 5xx reply.

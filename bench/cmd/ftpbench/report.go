@@ -79,7 +79,7 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 		walls = append(walls, s.wall)
 		cpus = append(cpus, s.cpu)
 		rss = append(rss, float64(s.rss)/1024)
-		if s.res != nil && s.res.Cmds > 0 && s.res.Files > 0 && cs.id == "3" {
+		if s.res != nil && s.res.Cmds > 0 && s.res.Files > 0 {
 			st.hasCmds = true
 			st.cmdsPerFile = float64(s.res.Cmds) / float64(s.res.Files)
 			var vs []string

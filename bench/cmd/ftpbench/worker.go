@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,7 +33,7 @@ import (
 // those of its own process.
 type Job struct {
 	Impl       string   // ours, ours-writeto, jlaffaye; ceiling-*; parse
-	Op         string   // retr, stor, getmany, putmany, list, ceiling, parse
+	Op         string   // retr, stor, getmany, putmany, mirror-down, mirror-up, list, ceiling, parse
 	Addr       string   // control address
 	User, Pass string   //
 	TLS        bool     // explicit TLS (AUTH TLS)
@@ -92,6 +93,8 @@ func work(j *Job) (*Result, error) {
 		return ceiling(j)
 	case "parse":
 		return parseBench(j)
+	case "mirror-down", "mirror-up":
+		return mirrorJob(j)
 	}
 	cl, err := dialClient(j)
 	if err != nil {
@@ -472,7 +475,9 @@ func many(j *Job, first *client, res *Result) error {
 		})
 	}
 	wg.Wait()
-	res.Cmds, res.Verbs = first.trace.stop()
+	if conns == 1 { // with more, the trace holds only the first connection's share
+		res.Cmds, res.Verbs = first.trace.stop()
+	}
 	res.Bytes, res.Files = total, len(names)
 	return errors.Join(errs...)
 }
@@ -500,6 +505,42 @@ func putOne(j *Job, cl *client, name string) (int64, error) {
 		return 0, err
 	}
 	return st.Size(), cl.put(path.Join(j.Remote, name), f)
+}
+
+// mirrorJob runs ftp.Mirror through a Pool of j.Conns connections: the
+// remote directory j.Remote into the local j.Local (mirror-down), or back
+// (mirror-up). Its command count covers every connection of the Pool.
+func mirrorJob(j *Job) (*Result, error) {
+	counter := &cmdCounter{}
+	opts := []ftp.Option{ftp.WithDebug(counter), ftp.WithTimeout(60 * time.Second)}
+	scheme := "ftp"
+	if j.TLS {
+		cfg, err := tlsConfig(j)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ftp.WithExplicitTLS(cfg))
+	}
+	u := (&url.URL{Scheme: scheme, User: url.UserPassword(j.User, j.Pass), Host: j.Addr}).String()
+	pool, err := ftp.NewPool(u, j.Conns, opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	mo := ftp.MirrorOptions{Direction: ftp.MirrorDown}
+	src, dst := j.Remote, j.Local
+	if j.Op == "mirror-up" {
+		mo.Direction, src, dst = ftp.MirrorUp, j.Local, j.Remote
+	}
+	counter.start()
+	t0 := time.Now()
+	sum, err := ftp.Mirror(context.Background(), pool, src, dst, mo)
+	res := &Result{Seconds: time.Since(t0).Seconds(), Bytes: sum.Bytes, Files: sum.Files}
+	res.Cmds, res.Verbs = counter.stop()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.Alloc, res.GCs = ms.TotalAlloc, ms.NumGC
+	return res, err
 }
 
 // ceiling copies j.Size bytes over one loopback TCP connection between two
