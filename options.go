@@ -49,7 +49,10 @@ func newConfig(opts []Option) config {
 		o(&cfg)
 	}
 	if cfg.dial == nil {
-		d := &net.Dialer{KeepAlive: tcpKeepAlive}
+		// No keepalive from the dialer: newConn sets it on the control
+		// connection, and a data connection is watched by its idle
+		// deadline (and spared four setsockopt calls per transfer).
+		d := &net.Dialer{KeepAlive: -1}
 		cfg.dial = d.DialContext
 	}
 	return cfg

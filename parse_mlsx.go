@@ -81,22 +81,39 @@ func parseMLSxLine(line string) (*Entry, error) {
 	return e, nil
 }
 
-// mlsxFactNames are the fact names servers send, in lower case: RFC 3659's
-// and the common OS-specific ones.
-var mlsxFactNames = [...]string{
-	"type", "size", "modify", "perm", "unique", "create", "lang",
-	"media-type", "charset", "sizd", "unix.mode", "unix.owner",
-	"unix.group", "unix.uid", "unix.gid", "unix.ownername",
-	"unix.groupname", "win32.ea",
-}
-
 // mlsxFactName returns k in lower case, without allocating for the names
-// servers commonly send.
+// servers commonly send (RFC 3659's and the common OS-specific ones).
 func mlsxFactName(k string) string {
-	for _, n := range mlsxFactNames {
-		if len(n) == len(k) && strings.EqualFold(n, k) {
-			return n
-		}
+	switch k {
+	case "type", "size", "modify", "perm", "unique", "create", "lang",
+		"media-type", "charset", "sizd", "unix.mode", "unix.owner",
+		"unix.group", "unix.uid", "unix.gid", "unix.ownername",
+		"unix.groupname", "win32.ea":
+		return k
+	case "Type":
+		return "type"
+	case "Size":
+		return "size"
+	case "Modify":
+		return "modify"
+	case "Perm":
+		return "perm"
+	case "Unique":
+		return "unique"
+	case "UNIX.mode":
+		return "unix.mode"
+	case "UNIX.owner":
+		return "unix.owner"
+	case "UNIX.group":
+		return "unix.group"
+	case "UNIX.uid":
+		return "unix.uid"
+	case "UNIX.gid":
+		return "unix.gid"
+	case "UNIX.ownername":
+		return "unix.ownername"
+	case "UNIX.groupname":
+		return "unix.groupname"
 	}
 	return strings.ToLower(k)
 }

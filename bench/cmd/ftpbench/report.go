@@ -41,6 +41,7 @@ type stats struct {
 	n, failed        int
 	med, lo, hi      float64 // throughput
 	wall, cpu        float64 // medians
+	machine          float64 // median CPU seconds of the whole machine (client, server, all cores)
 	rssMed, rssMax   float64 // MiB
 	firstErr         error
 	cmdsPerFile      float64
@@ -65,7 +66,7 @@ func median(xs []float64) float64 {
 
 func (r *report) stats(cs *caseSpec, i int) stats {
 	var st stats
-	var walls, cpus, rss []float64
+	var walls, cpus, rss, machine []float64
 	for _, s := range cs.samples[i] {
 		if s.err != nil {
 			st.failed++
@@ -78,6 +79,7 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 		st.throughputs = append(st.throughputs, cs.amount/s.wall)
 		walls = append(walls, s.wall)
 		cpus = append(cpus, s.cpu)
+		machine = append(machine, s.machine)
 		rss = append(rss, float64(s.rss)/1024)
 		if s.res != nil && s.res.Cmds > 0 && s.res.Files > 0 {
 			st.hasCmds = true
@@ -95,7 +97,7 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 	}
 	st.med = median(st.throughputs)
 	st.lo, st.hi = slices.Min(st.throughputs), slices.Max(st.throughputs)
-	st.wall, st.cpu = median(walls), median(cpus)
+	st.wall, st.cpu, st.machine = median(walls), median(cpus), median(machine)
 	st.rssMed, st.rssMax = median(rss), slices.Max(rss)
 	if cs.bytes {
 		st.perGiBApplicable = true
@@ -123,7 +125,7 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 	if cs.bytes && ceiling > 0 && cs.id != "7" {
 		hdr = append(hdr, "% of TCP ceiling")
 	}
-	hdr = append(hdr, "wall s", "client CPU s")
+	hdr = append(hdr, "wall s", "client CPU s", "machine CPU s")
 	if cs.bytes {
 		hdr = append(hdr, "CPU s/GiB")
 	}
@@ -143,7 +145,7 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 			if cs.bytes && ceiling > 0 && cs.id != "7" {
 				row = append(row, "—")
 			}
-			row = append(row, "—", "—")
+			row = append(row, "—", "—", "—")
 			if cs.bytes {
 				row = append(row, "—")
 			}
@@ -159,7 +161,7 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 		if cs.bytes && ceiling > 0 && cs.id != "7" {
 			row = append(row, fmt.Sprintf("%.0f %%", 100*st.med/ceiling))
 		}
-		row = append(row, fmt.Sprintf("%.3f", st.wall), fmt.Sprintf("%.3f", st.cpu))
+		row = append(row, fmt.Sprintf("%.3f", st.wall), fmt.Sprintf("%.3f", st.cpu), fmt.Sprintf("%.2f (%.0f %%)", st.machine, 100*st.machine/(st.wall*float64(runtime.NumCPU()))))
 		if cs.bytes {
 			row = append(row, fmt.Sprintf("%.3f", st.cpuPerGiB))
 		}

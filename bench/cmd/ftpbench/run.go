@@ -160,10 +160,14 @@ func logf(format string, a ...any) {
 type sample struct {
 	wall float64 // s
 	cpu  float64 // user+sys s
-	rss  int64   // peak RSS, KiB
-	res  *Result // from a Go worker
-	out  string  // stdout of an external command
-	err  error
+	// machine is the CPU time of the whole machine (/proc/stat: all but
+	// idle and iowait, all cores) during the run: client, server and
+	// anything else, to tell a CPU-bound run from a latency-bound one.
+	machine float64
+	rss     int64   // peak RSS, KiB
+	res     *Result // from a Go worker
+	out     string  // stdout of an external command
+	err     error
 }
 
 // contender is one implementation in a case.
@@ -207,9 +211,10 @@ func (b *bench) measure(c *contender) sample {
 	cmd = exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, cmd.Path}, cmd.Args[1:]...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	busy0 := machineBusy()
 	t0 := time.Now()
 	err := cmd.Run()
-	s := sample{wall: time.Since(t0).Seconds()}
+	s := sample{wall: time.Since(t0).Seconds(), machine: machineBusy() - busy0}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
 		// wait4's rusage of time includes its reaped child's CPU.
 		s.cpu = tv(ru.Utime) + tv(ru.Stime)
@@ -364,4 +369,25 @@ func run(o *options) error {
 		return fmt.Errorf("%d runs failed (see %s)", b.rep.failures, o.out)
 	}
 	return nil
+}
+
+// machineBusy returns the CPU seconds the machine has spent busy since
+// boot, all cores: the first line of /proc/stat less idle and iowait.
+// Zero where there is no /proc/stat.
+func machineBusy() float64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fs := strings.Fields(line)
+	var busy float64
+	for i, f := range fs[1:] {
+		if i == 3 || i == 4 || i >= 7 { // idle, iowait; steal, guest counted elsewhere
+			continue
+		}
+		v, _ := strconv.ParseFloat(f, 64)
+		busy += v
+	}
+	return busy / 100 // USER_HZ
 }

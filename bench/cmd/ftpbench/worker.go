@@ -532,6 +532,15 @@ func mirrorJob(j *Job) (*Result, error) {
 	if j.Op == "mirror-up" {
 		mo.Direction, src, dst = ftp.MirrorUp, j.Local, j.Remote
 	}
+	if j.CPUProfile != "" {
+		f, err := os.Create(j.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	counter.start()
 	t0 := time.Now()
 	sum, err := ftp.Mirror(context.Background(), pool, src, dst, mo)
