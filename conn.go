@@ -305,6 +305,7 @@ type watchdog struct {
 	cancelled bool
 	active    bool      // between start and stop
 	limit     time.Time // no deadline later than this, when set
+	setAt     time.Time // when extend last moved the deadline; zero: move it next time
 	release   func() bool
 }
 
@@ -316,7 +317,7 @@ func (w *watchdog) start(ctx context.Context) {
 	w.mu.Lock()
 	w.gen++
 	gen := w.gen
-	w.ctx, w.cancelled, w.active = ctx, false, true
+	w.ctx, w.cancelled, w.active, w.setAt = ctx, false, true, time.Time{}
 	w.mu.Unlock()
 	w.extend()
 	w.release = context.AfterFunc(ctx, func() {
@@ -350,14 +351,23 @@ func ctxErr(ctx context.Context) error {
 }
 
 // extend sets the deadline to the timeout from now, or the context's
-// deadline if that is sooner.
+// deadline if that is sooner. A deadline moved less than a sixteenth of
+// the timeout ago stays where it is: a transfer calls extend before every
+// read or write, and a stall then still ends between 15/16 of the timeout
+// and the timeout after the last progress, without a timer update per
+// read.
 func (w *watchdog) extend() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cancelled || !w.active {
 		return
 	}
-	d := time.Now().Add(w.timeout)
+	now := time.Now()
+	if !w.setAt.IsZero() && now.Sub(w.setAt) < w.timeout/16 {
+		return
+	}
+	w.setAt = now
+	d := now.Add(w.timeout)
 	if cd, ok := w.ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
 	}
@@ -371,7 +381,7 @@ func (w *watchdog) extend() {
 // operations, until cap is called with the zero time.
 func (w *watchdog) cap(d time.Time) {
 	w.mu.Lock()
-	w.limit = d
+	w.limit, w.setAt = d, time.Time{}
 	w.mu.Unlock()
 	w.extend()
 }
@@ -384,7 +394,7 @@ func (w *watchdog) stop() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.gen++
-	w.active = false
+	w.active, w.setAt = false, time.Time{}
 	w.nc.SetDeadline(time.Time{})
 	return ctxErr(w.ctx)
 }

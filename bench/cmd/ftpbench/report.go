@@ -42,6 +42,7 @@ type stats struct {
 	med, lo, hi      float64 // throughput
 	wall, cpu        float64 // medians
 	machine          float64 // median CPU seconds of the whole machine (client, server, all cores)
+	inner            float64 // median seconds of a Go worker's timed section (0: none)
 	rssMed, rssMax   float64 // MiB
 	firstErr         error
 	cmdsPerFile      float64
@@ -66,7 +67,7 @@ func median(xs []float64) float64 {
 
 func (r *report) stats(cs *caseSpec, i int) stats {
 	var st stats
-	var walls, cpus, rss, machine []float64
+	var walls, cpus, rss, machine, inner []float64
 	for _, s := range cs.samples[i] {
 		if s.err != nil {
 			st.failed++
@@ -80,6 +81,9 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 		walls = append(walls, s.wall)
 		cpus = append(cpus, s.cpu)
 		machine = append(machine, s.machine)
+		if s.res != nil && s.res.Seconds > 0 {
+			inner = append(inner, s.res.Seconds)
+		}
 		rss = append(rss, float64(s.rss)/1024)
 		if s.res != nil && s.res.Cmds > 0 && s.res.Files > 0 {
 			st.hasCmds = true
@@ -97,7 +101,7 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 	}
 	st.med = median(st.throughputs)
 	st.lo, st.hi = slices.Min(st.throughputs), slices.Max(st.throughputs)
-	st.wall, st.cpu, st.machine = median(walls), median(cpus), median(machine)
+	st.wall, st.cpu, st.machine, st.inner = median(walls), median(cpus), median(machine), median(inner)
 	st.rssMed, st.rssMax = median(rss), slices.Max(rss)
 	if cs.bytes {
 		st.perGiBApplicable = true
@@ -171,6 +175,9 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 		}
 		if st.hasCmds {
 			note = strings.TrimSpace(fmt.Sprintf("%.2f commands/file (%s) %s", st.cmdsPerFile, st.verbsPerFile, note))
+		}
+		if st.inner > 0 && cs.id != "7" {
+			note = strings.TrimSpace(fmt.Sprintf("%s timed section (after login, before QUIT): %s %s", note, scale(cs, cs.amount/st.inner), cs.unit))
 		}
 		row = append(row, note)
 		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
