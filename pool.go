@@ -30,6 +30,12 @@ const (
 // connection open at all.
 const maxRefusals = 12
 
+// capProbeInterval is how long a Pool whose cap a full server lowered
+// waits before it tries one connection more: the server may have had
+// other clients then, and a long job should not run at the low cap for
+// good.
+const capProbeInterval = 30 * time.Second
+
 // poolConfig is what the pool options set.
 type poolConfig struct {
 	idleCheck time.Duration // 0: DefaultIdleCheck
@@ -65,19 +71,23 @@ func WithRetry(attempts int, within, backoff time.Duration) Option {
 // (421, closed, network errors) so that the next use dials afresh. A server
 // that refuses a login with "421 too many connections" lowers the Pool's
 // cap to what the server accepts, and the refused operation waits for a
-// connection instead of failing. A Pool is safe for concurrent use.
+// connection instead of failing; every 30 seconds after, the Pool tries
+// one connection more, so that the cap comes back up when the server has
+// room again. A Pool is safe for concurrent use.
 type Pool struct {
 	url  string
 	opts []Option
 	cfg  poolConfig
 
-	mu     sync.Mutex
-	idle   []idleConn // most recently used last
-	open   int        // connections open or being dialled
-	limit  int        // the effective cap, at most max
-	max    int
-	closed bool
-	wake   chan struct{} // closed and replaced when a connection frees up
+	mu      sync.Mutex
+	idle    []idleConn // most recently used last
+	open    int        // connections open or being dialled
+	limit   int        // the effective cap, at most max
+	max     int
+	lowered time.Time // when a full server last lowered limit
+	now     func() time.Time
+	closed  bool
+	wake    chan struct{} // closed and replaced when a connection frees up
 }
 
 type idleConn struct {
@@ -126,7 +136,7 @@ func NewPool(rawURL string, size int, opts ...Option) (*Pool, error) {
 		pc.backoff = 200 * time.Millisecond
 	}
 	size = max(size, 1)
-	return &Pool{url: rawURL, opts: opts, cfg: pc, limit: size, max: size, wake: make(chan struct{})}, nil
+	return &Pool{url: rawURL, opts: opts, cfg: pc, limit: size, max: size, now: time.Now, wake: make(chan struct{})}, nil
 }
 
 // Stats returns the state of the Pool's connections.
@@ -224,6 +234,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			if p.open > 0 && p.open < p.limit {
 				p.limit = p.open
 			}
+			p.lowered = p.now()
 			others := p.open
 			w := p.wake
 			p.mu.Unlock()
@@ -234,6 +245,13 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			if err := waitBackoff(ctx, backoffDelay(p.cfg.backoff, refusals), w); err != nil {
 				return nil, err
 			}
+			continue
+		}
+		if p.limit < p.max && p.now().Sub(p.lowered) >= capProbeInterval {
+			// Try one more: a refusal lowers the cap again.
+			p.limit++
+			p.lowered = p.now()
+			p.mu.Unlock()
 			continue
 		}
 		w := p.wake

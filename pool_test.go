@@ -259,3 +259,61 @@ func TestPoolRetryTimeBound(t *testing.T) {
 	require.Error(t, p.Upload(context.Background(), local, "f"))
 	assert.Equal(t, 1, countVerb(srv, "STOR"))
 }
+
+// TestPoolCapComesBackUp checks that a cap lowered by a full server goes
+// up again once the server has room: a Pool of 3 on a server of 3 where
+// another client holds a session settles for 2, and after that client
+// leaves and capProbeInterval has passed, opens the third.
+func TestPoolCapComesBackUp(t *testing.T) {
+	srv := newServer(t, ftptest.WithMaxConnections(3))
+	other := dialTest(t, srv)
+	p := newTestPool(t, srv, 3)
+	clock := time.Now()
+	setClock := func(f func() time.Time) {
+		p.mu.Lock()
+		p.now = f
+		p.mu.Unlock()
+	}
+	setClock(func() time.Time { return clock })
+
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	hold := func() {
+		wg.Go(func() {
+			assert.NoError(t, p.Do(ctx, func(*Conn) error {
+				started <- struct{}{}
+				<-release
+				return nil
+			}))
+		})
+	}
+	for range 3 {
+		hold()
+	}
+	<-started
+	<-started
+	require.Eventually(t, func() bool { return p.Stats().Limit == 2 }, 10*time.Second, time.Millisecond,
+		"the third dial is refused and the cap comes down")
+	release <- struct{}{}
+	<-started // the third operation got the freed connection
+
+	require.NoError(t, other.Quit(ctx))
+	setClock(func() time.Time { // capProbeInterval passes at every look
+		clock = clock.Add(capProbeInterval)
+		return clock
+	})
+	hold()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fourth operation still waits: the cap did not come back up")
+	}
+	st := p.Stats()
+	assert.Equal(t, 3, st.Limit, "the cap is back up")
+	assert.Equal(t, 3, st.Open)
+	for range 3 {
+		release <- struct{}{}
+	}
+	wg.Wait()
+}
