@@ -243,6 +243,9 @@ func (m *mirror) scanRemote(ctx context.Context, root string) (map[string]node, 
 			_, mlsd := e.Facts["modify"]
 			switch e.Type {
 			case EntryDir:
+				if strings.Count(r, "/") >= maxWalkDepth {
+					return nil, errTooDeep(path.Join(root, r))
+				}
 				tree[r] = node{dir: true}
 				queue = append(queue, r)
 			case EntryFile:

@@ -468,3 +468,39 @@ func TestMirrorResumesParts(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeDepthBounded checks that Walk and Mirror stop going down an
+// endlessly deep tree at maxWalkDepth, with an error that says so.
+func TestTreeDepthBounded(t *testing.T) {
+	old := maxWalkDepth
+	maxWalkDepth = 8
+	t.Cleanup(func() { maxWalkDepth = old })
+	srv := newServer(t)
+	deep := "/top" + strings.Repeat("/d", 20)
+	srv.WriteFile(deep+"/f", []byte("x"))
+
+	c := dialTest(t, srv)
+	ctx := context.Background()
+	var dirs int
+	var tooDeep error
+	err := c.Walk(ctx, "/top", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			tooDeep = err
+			return fs.SkipDir
+		}
+		if d.IsDir() {
+			dirs++
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 9, dirs, "root and 8 levels below it")
+	require.ErrorIs(t, tooDeep, fs.ErrInvalid)
+	assert.Contains(t, tooDeep.Error(), "more than 8 directories deep")
+	assert.Equal(t, 8, countVerb(srv, "MLSD"), "the directory too deep is not listed")
+
+	p := newTestPool(t, srv, 1)
+	_, err = Mirror(ctx, p, "/top", t.TempDir(), MirrorOptions{})
+	require.ErrorIs(t, err, fs.ErrInvalid)
+	assert.Contains(t, err.Error(), "more than 8 directories deep")
+}

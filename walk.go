@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -17,7 +18,10 @@ import (
 // rest of its directory), fs.SkipAll stops the walk, and a directory that
 // cannot be listed is reported by a second call of fn with the error.
 // Symbolic links are reported, not followed. The walk keeps its own stack,
-// so no depth of tree exhausts the goroutine stack.
+// so no depth of tree exhausts the goroutine stack, and it goes at most
+// maxWalkDepth (512) directories deep: a deeper directory is reported to fn
+// with an error instead of being listed, so that a server presenting an
+// endless tree cannot keep the walk going for ever.
 //
 // fn may call other methods of the Conn: the walk holds no lock between
 // calls.
@@ -32,6 +36,14 @@ func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
 		return nil
 	}
 	return err
+}
+
+// maxWalkDepth bounds how many directories deep Walk and Mirror go below
+// their root.
+var maxWalkDepth = 512
+
+func errTooDeep(dir string) error {
+	return fmt.Errorf("ftp: %s: more than %d directories deep: %w", dir, maxWalkDepth, fs.ErrInvalid)
 }
 
 // walkFrame is one directory being walked: its path and the entries left.
@@ -70,6 +82,10 @@ func (c *Conn) walk(ctx context.Context, root string, d fs.DirEntry, fn fs.WalkD
 		case errors.Is(err, fs.SkipDir):
 		case err != nil:
 			return err
+		case d.IsDir() && len(stack) >= maxWalkDepth:
+			if err := fn(name, d, errTooDeep(name)); err != nil && !errors.Is(err, fs.SkipDir) {
+				return err
+			}
 		case d.IsDir():
 			frame, err := c.walkDir(ctx, name, d, fn)
 			if err != nil {
