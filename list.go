@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ func isEntryName(name string) bool {
 	if strings.Contains(name, "/") {
 		return false
 	}
-	for _, part := range strings.Split(name, `\`) {
+	for part := range strings.SplitSeq(name, `\`) {
 		if part == "." || part == ".." {
 			return false
 		}
@@ -109,16 +110,16 @@ func (c *Conn) listMLSD(ctx context.Context, dir string) ([]*Entry, error) {
 func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
 	p := newListParser(time.Now(), c.cfg.location)
 	var entries []*Entry
-	keep := func(es []*Entry) {
-		for _, e := range es {
+	keep := func(more []*Entry) {
+		for _, e := range more[len(entries):] {
 			if e.Type == EntryOther && e.Name == "" {
 				c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
 			}
-			entries = append(entries, e)
 		}
+		entries = more
 	}
-	err := c.listLines(ctx, "LIST", dir, func(line string) { keep(p.feed(line)) })
-	keep(p.flush())
+	err := c.listLines(ctx, "LIST", dir, func(line string) { keep(p.feed(entries, line)) })
+	keep(p.flush(entries))
 	return entries, err
 }
 
@@ -248,6 +249,7 @@ func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)
 	}
 	defer r.Close()
 	br := bufio.NewReaderSize(r, maxListLine)
+	var lines lineBlock
 	for total := 0; ; {
 		line, err := br.ReadSlice('\n')
 		if total += len(line); total > maxListing {
@@ -260,10 +262,38 @@ func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)
 			return err
 		}
 		if len(line) > 0 {
-			fn(strings.TrimRight(string(line), "\r\n"))
+			lines.add(bytes.TrimRight(line, "\r\n"), fn)
 		}
 		if err == io.EOF {
+			lines.flush(fn)
 			return nil
 		}
 	}
+}
+
+// lineBlock gathers the lines of a listing into blocks of about 64 KiB,
+// each made into one string whose slices the parsers get: one allocation
+// per block instead of one per line. An entry's strings keep its block
+// alive, which a listing held whole (as List returns it) does anyway.
+type lineBlock struct {
+	buf  []byte
+	ends []int
+}
+
+func (b *lineBlock) add(line []byte, fn func(string)) {
+	if len(b.buf)+len(line) > maxListLine {
+		b.flush(fn)
+	}
+	b.buf = append(b.buf, line...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// flush hands the lines gathered so far to fn.
+func (b *lineBlock) flush(fn func(string)) {
+	s, start := string(b.buf), 0
+	for _, end := range b.ends {
+		fn(s[start:end])
+		start = end
+	}
+	b.buf, b.ends = b.buf[:0], b.ends[:0]
 }

@@ -79,9 +79,9 @@ func FuzzListParser(f *testing.F) {
 		lines := strings.Split(listing, "\n")
 		var got []*Entry
 		for _, l := range lines {
-			got = append(got, p.feed(l)...)
+			got = p.feed(got, l)
 		}
-		got = append(got, p.flush()...)
+		got = p.flush(got)
 		if len(got) > len(lines) {
 			t.Fatalf("%d entries from %d lines", len(got), len(lines))
 		}

@@ -84,12 +84,11 @@ func newListParser(now time.Time, loc *time.Location) *listParser {
 }
 
 // feed parses one line of the listing, without its line terminator, and
-// returns the entries it completes: none for a skipped line or when the line
+// appends to out the entries it completes: none for a skipped line or when the line
 // may be the first half of a VMS entry, one usually, two when a held VMS
 // line turns out to be alone.
-func (p *listParser) feed(line string) []*Entry {
+func (p *listParser) feed(out []*Entry, line string) []*Entry {
 	line = strings.TrimRight(line, "\r\n")
-	var out []*Entry
 	if p.held != "" {
 		held := p.held
 		p.held = ""
@@ -117,15 +116,15 @@ func (p *listParser) feed(line string) []*Entry {
 	return p.keep(out, e)
 }
 
-// flush returns what is left at the end of the listing: a VMS name whose
-// second line never came, as an EntryOther.
-func (p *listParser) flush() []*Entry {
+// flush appends to out what is left at the end of the listing: a VMS name
+// whose second line never came, as an EntryOther.
+func (p *listParser) flush(out []*Entry) []*Entry {
 	if p.held == "" {
-		return nil
+		return out
 	}
 	held := p.held
 	p.held = ""
-	return []*Entry{listUnknown(held)}
+	return append(out, listUnknown(held))
 }
 
 // keep appends e to out unless it is to be skipped: nil (a header or

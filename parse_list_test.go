@@ -127,9 +127,9 @@ func checkListSample(t *testing.T, c listingCase) {
 	p := newListParser(sampleNow, sampleLoc)
 	var got []*Entry
 	for _, line := range strings.Split(c.Line, "\r\n") {
-		got = append(got, p.feed(line)...)
+		got = p.feed(got, line)
 	}
-	got = append(got, p.flush()...)
+	got = p.flush(got)
 	switch {
 	case c.Expect.Reject:
 		// Not an entry: skipped, or kept as an unparsed line.
@@ -217,21 +217,21 @@ func TestListYearInference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := newListParser(now, time.UTC)
-		got := p.feed("-rw-r--r-- 1 u g 1 " + tt.line + " f")
+		got := p.feed(nil, "-rw-r--r-- 1 u g 1 "+tt.line+" f")
 		require.Len(t, got, 1, tt.line)
 		assert.Equal(t, tt.want, got[0].ModTime, tt.line)
 	}
 
 	// Just after New Year, December is last year's.
 	p := newListParser(time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.UTC)
-	got := p.feed("-rw-r--r-- 1 u g 1 Dec 31 23:00 f")
+	got := p.feed(nil, "-rw-r--r-- 1 u g 1 Dec 31 23:00 f")
 	require.Len(t, got, 1)
 	assert.Equal(t, time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), got[0].ModTime)
 
 	// now is read in the listing's zone.
 	tokyo := time.FixedZone("JST", 9*3600)
 	p = newListParser(time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC), tokyo) // 1 Jan 2027 in Tokyo
-	got = p.feed("-rw-r--r-- 1 u g 1 Jan  1 04:00 f")
+	got = p.feed(nil, "-rw-r--r-- 1 u g 1 Jan  1 04:00 f")
 	require.Len(t, got, 1)
 	assert.Equal(t, time.Date(2027, 1, 1, 4, 0, 0, 0, tokyo), got[0].ModTime)
 }
@@ -241,9 +241,9 @@ func feedAll(now time.Time, lines ...string) []*Entry {
 	p := newListParser(now, time.UTC)
 	var out []*Entry
 	for _, l := range lines {
-		out = append(out, p.feed(l)...)
+		out = p.feed(out, l)
 	}
-	return append(out, p.flush()...)
+	return p.flush(out)
 }
 
 func TestListSkips(t *testing.T) {
@@ -379,13 +379,13 @@ func TestListHostile(t *testing.T) {
 
 func TestListFormatRemembered(t *testing.T) {
 	p := newListParser(sampleNow, time.UTC)
-	p.feed("05-26-95  10:57AM               143712 a")
+	p.feed(nil, "05-26-95  10:57AM               143712 a")
 	assert.Equal(t, "dos", p.lastName)
-	got := p.feed("05-26-95  10:57AM               143712 b")
+	got := p.feed(nil, "05-26-95  10:57AM               143712 b")
 	require.Len(t, got, 1)
 	assert.Equal(t, "b", got[0].Name)
 	// A listing may mix formats; every line is still tried against all.
-	got = p.feed("-rw-r--r-- 1 u g 3 Jan  2  2020 c")
+	got = p.feed(nil, "-rw-r--r-- 1 u g 3 Jan  2  2020 c")
 	require.Len(t, got, 1)
 	assert.Equal(t, "c", got[0].Name)
 	assert.Equal(t, "unix", p.lastName)

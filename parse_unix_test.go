@@ -52,7 +52,7 @@ func BenchmarkListParserFeed(b *testing.B) {
 	p := newListParser(sampleNow, time.UTC)
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(p.feed(unixBenchLine)) != 1 {
+		if len(p.feed(nil, unixBenchLine)) != 1 {
 			b.Fatal("not parsed")
 		}
 	}
