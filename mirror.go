@@ -110,6 +110,13 @@ type node struct {
 // nothing. Remote directory symlinks are not followed; local symlinks and
 // special files are skipped.
 //
+// The listings read to compare the trees also save round trips: a
+// download takes the file's size and time from them (asking MDTM only when
+// they come from LIST, whose times are to the minute at best), and an
+// upload knows whether a part of the file is there to resume. A file
+// downloaded costs EPSV and RETR (plus MDTM without MLSD); a file uploaded
+// EPSV, STOR, the SIZE that checks it, MFMT where offered, RNFR and RNTO.
+//
 // The error joins one error per failed action, naming it, and the
 // context's error if it ended the run.
 func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (MirrorSummary, error) {
