@@ -220,6 +220,12 @@ func TestPassiveModes(t *testing.T) {
 		{"malformed EPSV reply falls back to PASV",
 			[]ftptest.ServerOption{ftptest.WithRawReply("EPSV", "229 Entering Extended Passive Mode\r\n")},
 			nil, []string{"EPSV", "PASV", "PASV"}},
+		{"EPSV 425 (pure-ftpd's port taken) is asked again",
+			[]ftptest.ServerOption{ftptest.WithRawReplyTimes("EPSV", "425 Unable to identify the local data socket: Address already in use\r\n", 2)},
+			nil, []string{"EPSV", "EPSV", "EPSV", "EPSV"}},
+		{"PASV 425 is asked again",
+			[]ftptest.ServerOption{ftptest.WithRawReplyTimes("PASV", "425 Can't open passive connection\r\n", 1)},
+			[]Option{WithoutEPSV()}, []string{"PASV", "PASV", "PASV"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,6 +244,27 @@ func TestPassiveModes(t *testing.T) {
 			assert.Equal(t, tt.wantVerbs, got)
 		})
 	}
+}
+
+// TestPassive4xxBounded checks that a passive command answered 4xx is
+// asked passiveAttempts times, then the reply is the error.
+func TestPassive4xxBounded(t *testing.T) {
+	srv := newServer(t, ftptest.WithRawReply("EPSV", "425 Unable to identify the local data socket: Address already in use\r\n"))
+	srv.WriteFile("f.txt", []byte("content"))
+	c := dialTest(t, srv)
+	_, err := c.Retr(context.Background(), "f.txt")
+	var fe *Error
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, 425, fe.Code)
+	assert.True(t, fe.Temporary())
+	n := map[string]int{}
+	for _, v := range verbs(srv) {
+		n[v]++
+	}
+	assert.Equal(t, passiveAttempts, n["EPSV"])
+	assert.Zero(t, n["PASV"], "a 4xx is no reason to give up EPSV")
+	assert.Zero(t, n["RETR"], "no transfer command without a data connection")
+	assert.NoError(t, c.NoOp(context.Background()), "the Conn still works")
 }
 
 // The NAT trap: the server listens on 127.0.0.1 but advertises 127.0.0.2.

@@ -25,11 +25,31 @@ func (e *DataConnError) Error() string {
 
 func (e *DataConnError) Unwrap() error { return e.Err }
 
+// passiveAttempts bounds how many times one data connection asks EPSV or
+// PASV when the server answers 4xx. pure-ftpd answers "425 Unable to
+// identify the local data socket: Address already in use" when the random
+// passive port it picked is taken; nothing has been transferred yet, so
+// asking again is safe.
+const passiveAttempts = 3
+
 // dialPassive opens a passive data connection: EPSV first; PASV when the
 // server refuses EPSV or its EPSV port cannot be reached, remembered for
-// the rest of the session. On IPv6 EPSV is the only choice (RFC 2428).
+// the rest of the session. On IPv6 EPSV is the only choice (RFC 2428). A
+// 4xx answer is asked again, up to passiveAttempts times in all.
 func (c *Conn) dialPassive(ctx context.Context) (net.Conn, error) {
 	defer c.unpark()
+	for attempt := 1; ; attempt++ {
+		conn, err := c.dialPassiveOnce(ctx)
+		var rerr *Error
+		if err == nil || attempt == passiveAttempts || !errors.As(err, &rerr) || rerr.Code/100 != 4 ||
+			ctx.Err() != nil || c.ctl.closedErr() != nil {
+			return conn, err
+		}
+		c.ctl.trace("# ", fmt.Sprintf("asking again after %v", err))
+	}
+}
+
+func (c *Conn) dialPassiveOnce(ctx context.Context) (net.Conn, error) {
 	if !c.ipv6 && (c.cfg.noEPSV || c.epsvOff) {
 		return c.pasv(ctx)
 	}

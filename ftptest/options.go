@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,7 @@ type config struct {
 	pasvIP        net.IP
 	hidden        map[string]bool // upper-case feature names
 	raw           map[string]string
+	rawTimes      map[string]*rawBudget
 	delay         map[string]time.Duration
 	drop          map[string]bool
 	truncate      int64 // -1: never
@@ -47,6 +49,7 @@ func defaultConfig() config {
 		pass:      "pass",
 		hidden:    map[string]bool{},
 		raw:       map[string]string{},
+		rawTimes:  map[string]*rawBudget{},
 		delay:     map[string]time.Duration{},
 		drop:      map[string]bool{},
 		truncate:  -1,
@@ -117,6 +120,25 @@ func WithoutFeatures(names ...string) ServerOption {
 // never replaced: it always aborts the transfer.
 func WithRawReply(verb, raw string) ServerOption {
 	return func(c *config) { c.raw[verbKey(verb)] = raw }
+}
+
+// WithRawReplyTimes is WithRawReply for the first n commands verb the
+// server receives (over all its sessions); later ones are handled as
+// usual. It makes a transient failure: pure-ftpd's "425 Unable to
+// identify the local data socket: Address already in use" to an EPSV,
+// say.
+func WithRawReplyTimes(verb, raw string, n int) ServerOption {
+	return func(c *config) {
+		b := &rawBudget{raw: raw}
+		b.left.Store(int64(n))
+		c.rawTimes[verbKey(verb)] = b
+	}
+}
+
+// rawBudget is a raw reply for a number of commands.
+type rawBudget struct {
+	raw  string
+	left atomic.Int64
 }
 
 // WithDelay makes the server wait d before answering each verb command

@@ -256,6 +256,10 @@ func (s *session) behave(verb string) bool {
 		s.send(raw)
 		return false
 	}
+	if b, ok := s.cfg.rawTimes[verb]; ok && b.left.Add(-1) >= 0 {
+		s.send(b.raw)
+		return false
+	}
 	return true
 }
 

@@ -209,6 +209,12 @@ func (b *bench) measure(c *contender) sample {
 	rssFile := filepath.Join(b.o.local, "rss.txt")
 	os.Remove(rssFile)
 	cmd = exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, cmd.Path}, cmd.Args[1:]...)...)
+	// At -run-timeout, kill time and the command it runs (its own process
+	// group): killing time alone leaves the command running, holding
+	// stdout, and Run waiting for it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	busy0 := machineBusy()
