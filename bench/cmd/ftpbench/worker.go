@@ -141,14 +141,13 @@ type client struct {
 	trace *cmdCounter
 }
 
-// cmdCounter counts the commands of a control connection: our WithDebug
-// trace lines that start with "> ", or the lines jlaffaye's client writes.
+// cmdCounter counts the commands written on control connections (see
+// countConn), for either library.
 type cmdCounter struct {
 	mu    sync.Mutex
 	on    bool
 	n     int
 	verbs map[string]int
-	part  []byte
 }
 
 func (c *cmdCounter) line(l string) {
@@ -158,18 +157,6 @@ func (c *cmdCounter) line(l string) {
 	c.n++
 	v, _, _ := strings.Cut(strings.TrimSpace(l), " ")
 	c.verbs[strings.ToUpper(v)]++
-}
-
-// Write takes our trace: one "> CMD" or "< reply" line per call.
-func (c *cmdCounter) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for l := range strings.SplitSeq(string(p), "\n") {
-		if rest, ok := strings.CutPrefix(l, "> "); ok {
-			c.line(rest)
-		}
-	}
-	return len(p), nil
 }
 
 func (c *cmdCounter) start() {
@@ -185,25 +172,40 @@ func (c *cmdCounter) stop() (int, map[string]int) {
 	return c.n, c.verbs
 }
 
-// countConn counts the command lines written on jlaffaye's control
-// connection.
-type countConn struct {
-	net.Conn
-	c *cmdCounter
+// countingDial dials as the library does by default, and counts the
+// commands written on connections to the control address, as countConn
+// does for jlaffaye's: the same (cheap) counting for both, where our
+// WithDebug trace would cost formatting on every line.
+func countingDial(control string, c *cmdCounter) ftp.Option {
+	d := &net.Dialer{KeepAlive: -1}
+	return ftp.WithDialFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil || addr != control {
+			return nc, err
+		}
+		return &countConn{Conn: nc, c: c}, nil
+	})
 }
 
-func (cc countConn) Write(p []byte) (int, error) {
-	cc.c.mu.Lock()
-	cc.c.part = append(cc.c.part, p...)
+// countConn counts the command lines written on a control connection.
+type countConn struct {
+	net.Conn
+	c    *cmdCounter
+	part []byte // a line not yet ended
+}
+
+func (cc *countConn) Write(p []byte) (int, error) {
+	cc.part = append(cc.part, p...)
 	for {
-		i := bytes.Index(cc.c.part, []byte("\r\n"))
+		i := bytes.Index(cc.part, []byte("\r\n"))
 		if i < 0 {
 			break
 		}
-		cc.c.line(string(cc.c.part[:i]))
-		cc.c.part = cc.c.part[i+2:]
+		cc.c.mu.Lock()
+		cc.c.line(string(cc.part[:i]))
+		cc.c.mu.Unlock()
+		cc.part = cc.part[i+2:]
 	}
-	cc.c.mu.Unlock()
 	return cc.Conn.Write(p)
 }
 
@@ -234,7 +236,7 @@ func dialClient(j *Job) (*client, error) {
 		}
 	}
 	if strings.HasPrefix(j.Impl, "ours") {
-		opts := []ftp.Option{ftp.WithDebug(counter), ftp.WithTimeout(60 * time.Second)}
+		opts := []ftp.Option{countingDial(j.Addr, counter), ftp.WithTimeout(60 * time.Second)}
 		if j.TLS {
 			opts = append(opts, ftp.WithExplicitTLS(cfg))
 		}
@@ -270,7 +272,7 @@ func dialClient(j *Job) (*client, error) {
 		case !wasFirst || j.TLS:
 			return nc, nil
 		}
-		return countConn{nc, counter}, nil
+		return &countConn{Conn: nc, c: counter}, nil
 	}
 	opts := []jftp.DialOption{jftp.DialWithTimeout(60 * time.Second), jftp.DialWithDialFunc(dial)}
 	if j.TLS {
@@ -512,7 +514,7 @@ func putOne(j *Job, cl *client, name string) (int64, error) {
 // (mirror-up). Its command count covers every connection of the Pool.
 func mirrorJob(j *Job) (*Result, error) {
 	counter := &cmdCounter{}
-	opts := []ftp.Option{ftp.WithDebug(counter), ftp.WithTimeout(60 * time.Second)}
+	opts := []ftp.Option{countingDial(j.Addr, counter), ftp.WithTimeout(60 * time.Second)}
 	scheme := "ftp"
 	if j.TLS {
 		cfg, err := tlsConfig(j)
