@@ -2,7 +2,7 @@
 // github.com/jlaffaye/ftp, curl and lftp on real servers (vsftpd, pure-ftpd)
 // on loopback, and writes the results as Markdown (bench/RESULTS.md).
 //
-//	cd bench && go run ./cmd/ftpbench -runs 5     # everything, ~15-25 min
+//	cd bench && go run ./cmd/ftpbench             # everything, ~25 min
 //	cd bench && go run ./cmd/ftpbench -quick      # ~10 s smoke run
 //
 // Every measured run is a process of its own (the Go clients run as
@@ -69,8 +69,8 @@ func main() {
 	flag.BoolVar(&o.profile, "profile", true, "CPU-profile one download and one upload of ours and summarise with pprof -top")
 	flag.BoolVar(&o.tls, "tls", true, "also run the FTPS (explicit TLS, vsftpd-tls) variants of cases 1 and 2")
 	flag.BoolVar(&o.pkgBench, "pkgbench", true, "also run the package's own BenchmarkParse* (go test in ..)")
-	flag.IntVar(&o.curlMany, "curl-many-runs", 0, "runs of curl with many URLs (case 3), if fewer than -runs: curl 7.88 stalls 1 s before many data connections, making those runs slow")
-	flag.DurationVar(&o.timeout, "run-timeout", 5*time.Minute, "bound on each measured process")
+	flag.IntVar(&o.curlMany, "curl-many-runs", 1, "runs of curl with many URLs (case 3), if fewer than -runs (0: -runs): curl 7.88 stalls 1 s or more before many of its data connections, so that one run can take minutes")
+	flag.DurationVar(&o.timeout, "run-timeout", 3*time.Minute, "bound on each measured process (it is killed with what it started)")
 	flag.Parse()
 	if *worker != "" {
 		runWorker(*worker)
