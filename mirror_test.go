@@ -504,3 +504,20 @@ func TestTreeDepthBounded(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrInvalid)
 	assert.Contains(t, err.Error(), "more than 8 directories deep")
 }
+
+// TestMirrorRoundedListSize checks that a download whose LIST size is
+// rounded ("1.3K") is checked against SIZE rather than failed.
+func TestMirrorRoundedListSize(t *testing.T) {
+	data := randomBytes(t, 1300)
+	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/h", "-rw-r--r-- 1 u g 1.3K Jan  1  2020 f"))
+	srv.WriteFile("/h/f", data)
+	local := filepath.Join(t.TempDir(), "l")
+	p := newTestPool(t, srv, 1)
+	sum, err := Mirror(context.Background(), p, "/h", local, MirrorOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Files)
+	got, err := os.ReadFile(filepath.Join(local, "f"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, 1, countVerb(srv, "SIZE"), "asked once, after the listed size disagreed")
+}

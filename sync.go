@@ -157,6 +157,12 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 	if err != nil {
 		return err
 	}
+	if l := cfg.listed; l != nil && l.coarse && total >= 0 && fi.Size() != total {
+		// A LIST size may be rounded ("1.2K", VMS blocks): SIZE decides.
+		if n, err := c.FileSize(ctx, remote); err == nil {
+			total = n
+		}
+	}
 	if total >= 0 && fi.Size() != total {
 		return fmt.Errorf("%w: local %d bytes, remote %d", ErrSizeMismatch, fi.Size(), total)
 	}
