@@ -3,6 +3,7 @@ package ftp
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // parseListUnix parses the "ls -l" line that most servers send, Unix or
@@ -472,6 +473,9 @@ func parseListZone(s string) (*time.Location, bool) {
 // unixCJKDate parses the dates of Korean, Chinese and Japanese locales:
 // "2005년 1월 6일", "2005年 1月 6日", "1月 6日 12:00" and "1月 6日 2005年".
 func (p *listParser) unixCJKDate(l *listLine, j int) (time.Time, string, bool) {
+	if f := l.field(j); f == "" || f[len(f)-1] < utf8.RuneSelf {
+		return time.Time{}, "", false // every form ends its first field in a CJK unit
+	}
 	if y, ok := cjkNumber(l.field(j), "年", "년"); ok {
 		m, ok1 := cjkNumber(l.field(j+1), "月", "월")
 		d, ok2 := cjkNumber(l.field(j+2), "日", "일")
