@@ -430,7 +430,16 @@ func listTwoDigitYear(y int) int {
 
 // listDaysIn returns the number of days of month m of year y.
 func listDaysIn(y, m int) int {
-	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // validListDate reports whether y-m-d is a date of the calendar.

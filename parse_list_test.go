@@ -553,3 +553,14 @@ func TestListLooseFormsStayNarrow(t *testing.T) {
 		assert.Empty(t, got[0].Name, line)
 	}
 }
+
+// TestListDaysIn checks the month lengths against the time package for
+// every month of five centuries (leap years of 1900, 2000, 2100 included).
+func TestListDaysIn(t *testing.T) {
+	for y := 1800; y <= 2300; y++ {
+		for m := 1; m <= 12; m++ {
+			want := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+			require.Equal(t, want, listDaysIn(y, m), "%d-%02d", y, m)
+		}
+	}
+}
