@@ -521,3 +521,20 @@ func TestMirrorRoundedListSize(t *testing.T) {
 	assert.Equal(t, data, got)
 	assert.Equal(t, 1, countVerb(srv, "SIZE"), "asked once, after the listed size disagreed")
 }
+
+// TestMirrorListingWithoutSize checks that a file listed without a size
+// (an EPLF line without its s fact) is downloaded with the size asked
+// from the server, and checked against it.
+func TestMirrorListingWithoutSize(t *testing.T) {
+	data := randomBytes(t, 700)
+	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/e", "+i8388621.48594,m825718503,r,\tf"))
+	srv.WriteFile("/e/f", data)
+	local := filepath.Join(t.TempDir(), "l")
+	sum, err := Mirror(context.Background(), newTestPool(t, srv, 1), "/e", local, MirrorOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Files)
+	got, err := os.ReadFile(filepath.Join(local, "f"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, 1, countVerb(srv, "SIZE"), "the size comes from the server")
+}

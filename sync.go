@@ -183,10 +183,11 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 }
 
 // remoteFile returns the size and modification time of the file to
-// download: from Mirror's listing where it has them (asking MDTM only when
-// the listing's time is LIST's, to the minute at best), else from Stat.
+// download: from Mirror's listing where it gave a size (asking MDTM only
+// when the listing's time is LIST's, to the minute at best), else from
+// Stat.
 func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig) (int64, time.Time, error) {
-	if l := cfg.listed; l != nil {
+	if l := cfg.listed; l != nil && l.size >= 0 {
 		if !l.coarse || cfg.noModTime || !c.offers("MDTM") {
 			return l.size, l.mod, nil
 		}
