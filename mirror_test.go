@@ -95,6 +95,20 @@ func checkRemoteTree(t *testing.T, srv *ftptest.Server, root string, tree map[st
 	}
 }
 
+// mirrorSides puts tree on the source side of a mirror in direction dir:
+// under remoteSrc on srv (down) or in a new local folder (up). It returns
+// the Mirror's source and destination and the local folder.
+func mirrorSides(t *testing.T, srv *ftptest.Server, dir MirrorDirection, tree map[string][]byte, remoteSrc, remoteDst string) (src, dst, local string) {
+	t.Helper()
+	local = filepath.Join(t.TempDir(), "l")
+	if dir == MirrorUp {
+		writeLocalTree(t, local, tree)
+		return local, remoteDst, local
+	}
+	writeRemoteTree(srv, remoteSrc, tree)
+	return remoteSrc, local, local
+}
+
 func normalise(tree map[string][]byte) map[string]string {
 	out := map[string]string{}
 	for k, v := range tree {
@@ -138,14 +152,7 @@ func TestMirrorDownAndUp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, tt.server...)
 			tree := mirrorTree(t)
-			local := filepath.Join(t.TempDir(), "local")
-			src, dst := "/pub/tree", local
-			if tt.dir == MirrorUp {
-				writeLocalTree(t, local, tree)
-				src, dst = local, "/backup/tree"
-			} else {
-				writeRemoteTree(srv, "/pub/tree", tree)
-			}
+			src, dst, local := mirrorSides(t, srv, tt.dir, tree, "/pub/tree", "/backup/tree")
 			p := newTestPool(t, srv, 4)
 			ctx := context.Background()
 			sum, err := Mirror(ctx, p, src, dst, MirrorOptions{Direction: tt.dir})
@@ -314,14 +321,7 @@ func TestMirrorInterruptedThenFinished(t *testing.T) {
 			for i := range 30 {
 				tree[path.Join("d"+string(rune('a'+i%3)), "f"+string(rune('a'+i))+".bin")] = randomBytes(t, 20_000+i)
 			}
-			local := filepath.Join(t.TempDir(), "l")
-			src, dst := "/src", local
-			if dir == MirrorUp {
-				writeLocalTree(t, local, tree)
-				src, dst = local, "/dst"
-			} else {
-				writeRemoteTree(srv, "/src", tree)
-			}
+			src, dst, local := mirrorSides(t, srv, dir, tree, "/src", "/dst")
 			p := newTestPool(t, srv, 3)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -397,14 +397,7 @@ func TestMirrorAsksOnlyWhatListingsLack(t *testing.T) {
 			for i := range 12 {
 				tree[path.Join("d"+string(rune('a'+i%2)), "f"+string(rune('a'+i)))] = randomBytes(t, 1000+i)
 			}
-			local := filepath.Join(t.TempDir(), "l")
-			src, dst := "/src", local
-			if tt.dir == MirrorUp {
-				writeLocalTree(t, local, tree)
-				src, dst = local, "/dst"
-			} else {
-				writeRemoteTree(srv, "/src", tree)
-			}
+			src, dst, local := mirrorSides(t, srv, tt.dir, tree, "/src", "/dst")
 			p := newTestPool(t, srv, 3)
 			sum, err := Mirror(context.Background(), p, src, dst, MirrorOptions{Direction: tt.dir})
 			require.NoError(t, err)
@@ -505,36 +498,32 @@ func TestTreeDepthBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), "more than 8 directories deep")
 }
 
-// TestMirrorRoundedListSize checks that a download whose LIST size is
-// rounded ("1.3K") is checked against SIZE rather than failed.
-func TestMirrorRoundedListSize(t *testing.T) {
-	data := randomBytes(t, 1300)
-	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/h", "-rw-r--r-- 1 u g 1.3K Jan  1  2020 f"))
-	srv.WriteFile("/h/f", data)
-	local := filepath.Join(t.TempDir(), "l")
-	p := newTestPool(t, srv, 1)
-	sum, err := Mirror(context.Background(), p, "/h", local, MirrorOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, sum.Files)
-	got, err := os.ReadFile(filepath.Join(local, "f"))
-	require.NoError(t, err)
-	assert.Equal(t, data, got)
-	assert.Equal(t, 1, countVerb(srv, "SIZE"), "asked once, after the listed size disagreed")
-}
-
-// TestMirrorListingWithoutSize checks that a file listed without a size
-// (an EPLF line without its s fact) is downloaded with the size asked
-// from the server, and checked against it.
-func TestMirrorListingWithoutSize(t *testing.T) {
-	data := randomBytes(t, 700)
-	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/e", "+i8388621.48594,m825718503,r,\tf"))
-	srv.WriteFile("/e/f", data)
-	local := filepath.Join(t.TempDir(), "l")
-	sum, err := Mirror(context.Background(), newTestPool(t, srv, 1), "/e", local, MirrorOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, sum.Files)
-	got, err := os.ReadFile(filepath.Join(local, "f"))
-	require.NoError(t, err)
-	assert.Equal(t, data, got)
-	assert.Equal(t, 1, countVerb(srv, "SIZE"), "the size comes from the server")
+// TestMirrorListedSizes checks downloads whose LIST size cannot be
+// trusted: a rounded one ("1.3K") is checked against SIZE rather than
+// failed, and a file listed without a size (an EPLF line without its s
+// fact) gets its size from the server, so that the download is still
+// checked. Either way SIZE is asked once.
+func TestMirrorListedSizes(t *testing.T) {
+	tests := []struct {
+		name, line string
+		size       int
+	}{
+		{"rounded", "-rw-r--r-- 1 u g 1.3K Jan  1  2020 f", 1300},
+		{"none", "+i8388621.48594,m825718503,r,\tf", 700},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := randomBytes(t, tt.size)
+			srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/h", tt.line))
+			srv.WriteFile("/h/f", data)
+			local := filepath.Join(t.TempDir(), "l")
+			sum, err := Mirror(context.Background(), newTestPool(t, srv, 1), "/h", local, MirrorOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, 1, sum.Files)
+			got, err := os.ReadFile(filepath.Join(local, "f"))
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+			assert.Equal(t, 1, countVerb(srv, "SIZE"))
+		})
+	}
 }
