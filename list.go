@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,8 +72,11 @@ func (c *Conn) inDirectory(entries []*Entry) []*Entry {
 // isEntryName reports whether name can name a file in a directory; the
 // empty name of an unparsed line passes.
 func isEntryName(name string) bool {
-	if strings.Contains(name, "/") {
+	if strings.IndexByte(name, '/') >= 0 {
 		return false
+	}
+	if strings.IndexByte(name, '\\') < 0 {
+		return name != "." && name != ".."
 	}
 	for part := range strings.SplitSeq(name, `\`) {
 		if part == "." || part == ".." {
@@ -262,7 +264,7 @@ func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)
 			return err
 		}
 		if len(line) > 0 {
-			lines.add(bytes.TrimRight(line, "\r\n"), fn)
+			lines.add(trimEOL(line), fn)
 		}
 		if err == io.EOF {
 			lines.flush(fn)

@@ -88,7 +88,7 @@ func newListParser(now time.Time, loc *time.Location) *listParser {
 // may be the first half of a VMS entry, one usually, two when a held VMS
 // line turns out to be alone.
 func (p *listParser) feed(out []*Entry, line string) []*Entry {
-	line = strings.TrimRight(line, "\r\n")
+	line = trimEOL(line)
 	if p.held != "" {
 		held := p.held
 		p.held = ""
@@ -102,10 +102,12 @@ func (p *listParser) feed(out []*Entry, line string) []*Entry {
 		}
 		out = append(out, listUnknown(held))
 	}
-	if isListBlank(line) {
-		return out
+	l := &p.line
+	l.split(line)
+	if l.n == 0 {
+		return out // blank
 	}
-	if isVMSNameAlone(line) {
+	if l.n == 1 && isVMSNameAlone(l.field(0)) {
 		p.held = line
 		return out
 	}
@@ -136,11 +138,11 @@ func (p *listParser) keep(out []*Entry, e *Entry) []*Entry {
 	return append(out, e)
 }
 
-// parseLine finds the format of line and parses it. A nil entry with ok set
-// is a line to skip; ok false means no format understood the line.
+// parseLine finds the format of line, already split into p.line, and
+// parses it. A nil entry with ok set is a line to skip; ok false means no
+// format understood the line.
 func (p *listParser) parseLine(line string) (*Entry, bool) {
 	l := &p.line
-	l.split(line)
 	if isListTotal(l) {
 		return nil, true
 	}
@@ -170,19 +172,18 @@ func (p *listParser) finish(e *Entry, line string) (*Entry, bool) {
 	return e, true
 }
 
+// trimEOL returns line without the CR and LF characters at its end.
+func trimEOL[T string | []byte](line T) T {
+	n := len(line)
+	for n > 0 && (line[n-1] == '\n' || line[n-1] == '\r') {
+		n--
+	}
+	return line[:n]
+}
+
 // listUnknown is the entry of a line that no parser understood.
 func listUnknown(line string) *Entry {
 	return &Entry{Type: EntryOther, Size: -1, Raw: line}
-}
-
-// isListBlank reports whether line holds only spaces and tabs.
-func isListBlank(line string) bool {
-	for i := 0; i < len(line); i++ {
-		if line[i] != ' ' && line[i] != '\t' {
-			return false
-		}
-	}
-	return true
 }
 
 // isListTotal reports whether l is the "total 1234" line of ls (also
@@ -286,8 +287,8 @@ func parseListUint(s string) (int64, bool) {
 			return 0, false
 		}
 		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, false
+		if i >= 18 && n > (math.MaxInt64-d)/10 {
+			return 0, false // 18 digits always fit
 		}
 		n = n*10 + d
 	}
@@ -339,6 +340,9 @@ func parseListGroupedSize(s string) (int64, bool) {
 // "ls -h" and some servers print it: "4096", "33.5k", "2KB", "1.2M". The
 // result is rounded down to whole bytes: 33.5k = 335*1024/10 = 34304.
 func parseListHumanSize(s string) (int64, bool) {
+	if n, ok := parseListUint(s); ok {
+		return n, true // plain bytes, the common case
+	}
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "B"), "b")
 	if s == "" {
 		return 0, false
@@ -489,6 +493,39 @@ func (p *listParser) yearless(m, d, h, mi int) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// englishMonth returns the number of a lower-case English month
+// abbreviation, or 0: the names nearly every listing uses, without a map
+// lookup.
+func englishMonth(b [3]byte) int {
+	switch uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
+}
+
 // listMonths maps month names and abbreviations, lower case, to their
 // numbers: English first, then the other languages whose servers print
 // localised "ls" dates (the set FileZilla recognises, in UTF-8).
@@ -532,7 +569,7 @@ var listMonths = map[string]int{
 // "Jan.,", is dropped too.
 func parseListMonth(s string) (int, bool) {
 	s = strings.TrimSuffix(strings.TrimSuffix(s, ","), ".")
-	if len(s) < 3 || len(s) > 12 {
+	if len(s) < 3 || len(s) > 12 || s[0] >= '0' && s[0] <= '9' {
 		return 0, false
 	}
 	if len(s) == 3 && s[0] < 0x80 && s[1] < 0x80 && s[2] < 0x80 {
@@ -544,6 +581,9 @@ func parseListMonth(s string) (int, bool) {
 				c += 'a' - 'A'
 			}
 			b[i] = c
+		}
+		if m := englishMonth(b); m > 0 {
+			return m, true
 		}
 		m, ok := listMonths[string(b[:])]
 		return m, ok

@@ -140,7 +140,9 @@ func checkListSample(t *testing.T, c listingCase) {
 		}
 	case c.Expect.Omit:
 		assert.Empty(t, got, "the . and .. entries are left out")
-		e, ok := newListParser(sampleNow, sampleLoc).parseLine(c.Line)
+		p := newListParser(sampleNow, sampleLoc)
+		p.line.split(c.Line)
+		e, ok := p.parseLine(c.Line)
 		require.True(t, ok)
 		require.NotNil(t, e)
 		checkSampleEntry(t, c, e)

@@ -145,7 +145,9 @@ func isUnixPermissions(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !strings.ContainsRune("-rwxsStTlL", rune(s[i])) {
+		switch s[i] {
+		case '-', 'r', 'w', 'x', 's', 'S', 't', 'T', 'l', 'L':
+		default:
 			return false
 		}
 	}
@@ -319,7 +321,10 @@ func unixSize(l *listLine, i int, devices bool) (size int64, next int, device, o
 // kept; after the others all spaces are skipped.
 func (p *listParser) unixDate(l *listLine, j int) (time.Time, string, bool) {
 	f := l.field(j)
-	if f == "" {
+	if f == "" || len(f) > 2 && isListDigits(f) {
+		// Every form below that starts with digits has a separator or
+		// a unit in its first field, or is a day of one or two digits:
+		// this is the owner, group or size column, not a date.
 		return time.Time{}, "", false
 	}
 	if m, ok := parseListMonth(f); ok {

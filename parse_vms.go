@@ -134,13 +134,10 @@ func isVMSHeader(l *listLine) bool {
 	return false
 }
 
-// isVMSNameAlone reports whether line is a VMS file specification alone on
-// its line, the first half of an entry that continues on the next line.
-func isVMSNameAlone(line string) bool {
-	name := strings.Trim(line, " \t")
-	if name == "" || strings.ContainsAny(name, " \t") {
-		return false
-	}
+// isVMSNameAlone reports whether name, the only field of its line, is a VMS
+// file specification: the first half of an entry that continues on the
+// next line.
+func isVMSNameAlone(name string) bool {
 	_, ok := vmsStripVersion(name)
 	return ok
 }
