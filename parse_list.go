@@ -56,8 +56,13 @@ var listFormats = [...]listFormat{
 // listParser parses the lines of one LIST reply. It is not safe for
 // concurrent use; make one per listing.
 type listParser struct {
-	now time.Time      // the moment the listing was taken, for year inference
 	loc *time.Location // the zone of times that carry none
+
+	// For year inference (yearless): the latest time a date without a
+	// year may stand for, a day after the listing was taken, and the
+	// year of the listing.
+	limit time.Time
+	year  int
 
 	last     int    // index in listFormats of the format of the last entry, or -1
 	lastName string // and its name
@@ -80,7 +85,8 @@ func newListParser(now time.Time, loc *time.Location) *listParser {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &listParser{now: now.In(loc), loc: loc, last: -1}
+	now = now.In(loc)
+	return &listParser{loc: loc, limit: now.Add(24 * time.Hour), year: now.Year(), last: -1}
 }
 
 // feed parses one line of the listing, without its line terminator, and
@@ -479,12 +485,11 @@ func (p *listParser) yearless(m, d, h, mi int) (time.Time, bool) {
 	if m < 1 || m > 12 || d < 1 || d > 31 || h > 23 || mi > 59 {
 		return time.Time{}, false
 	}
-	limit := p.now.Add(24 * time.Hour)
-	y := p.now.Year()
+	y := p.year
 	for range 8 {
 		if validListDate(y, m, d) {
 			t := time.Date(y, time.Month(m), d, h, mi, 0, 0, p.loc)
-			if !t.After(limit) {
+			if !t.After(p.limit) {
 				return t, true
 			}
 		}
