@@ -40,7 +40,10 @@ var (
 // directory skip them with mlsxIsSelfOrParent. MLST of a directory may
 // answer with a cdir entry, which is then the one wanted.
 func parseMLSxLine(line string) (*Entry, error) {
-	sp := strings.IndexAny(line, " \t")
+	sp := strings.IndexByte(line, ' ')
+	if tab := strings.IndexByte(line, '\t'); tab >= 0 && (sp < 0 || tab < sp) {
+		sp = tab
+	}
 	if sp < 0 {
 		return nil, errMLSxNoSpace
 	}
@@ -53,29 +56,42 @@ func parseMLSxLine(line string) (*Entry, error) {
 		return e, nil
 	}
 	e.Facts = make(map[string]string, strings.Count(facts, ";")+1)
+	var typ, size, sizd, modify string
 	for facts != "" {
-		var f string
-		f, facts, _ = strings.Cut(facts, ";")
+		end := strings.IndexByte(facts, ';')
+		if end < 0 {
+			end = len(facts)
+		}
+		f := facts[:end]
+		facts = facts[min(end+1, len(facts)):]
 		if f == "" {
 			continue
 		}
-		k, v, ok := strings.Cut(f, "=")
-		if !ok || k == "" {
+		eq := strings.IndexByte(f, '=')
+		if eq <= 0 {
 			return nil, errMLSxFact
 		}
-		e.Facts[mlsxFactName(k)] = v
-	}
-	e.Type, e.Target = mlsxType(e.Facts["type"])
-	size, ok := e.Facts["size"]
-	if !ok && e.Type == EntryDir {
-		size, ok = e.Facts["sizd"]
-	}
-	if ok {
-		if n, ok := parseListUint(size); ok {
-			e.Size = n
+		k, v := mlsxFactName(f[:eq]), f[eq+1:]
+		e.Facts[k] = v
+		switch k {
+		case "type":
+			typ = v
+		case "size":
+			size = v
+		case "sizd":
+			sizd = v
+		case "modify":
+			modify = v
 		}
 	}
-	if t, ok := parseMLSxTime(e.Facts["modify"]); ok {
+	e.Type, e.Target = mlsxType(typ)
+	if size == "" && e.Type == EntryDir {
+		size = sizd
+	}
+	if n, ok := parseListUint(size); ok {
+		e.Size = n
+	}
+	if t, ok := parseMLSxTime(modify); ok {
 		e.ModTime = t
 	}
 	return e, nil
@@ -139,6 +155,9 @@ func mlsxType(v string) (EntryType, string) {
 // the listed directory itself or of its parent (type cdir or pdir), which
 // a directory listing leaves out.
 func mlsxIsSelfOrParent(e *Entry) bool {
+	if e.Type != EntryDir {
+		return false
+	}
 	t := e.Facts["type"]
 	return strings.EqualFold(t, "cdir") || strings.EqualFold(t, "pdir")
 }
