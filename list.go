@@ -112,16 +112,13 @@ func (c *Conn) listMLSD(ctx context.Context, dir string) ([]*Entry, error) {
 func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
 	p := newListParser(time.Now(), c.cfg.location)
 	var entries []*Entry
-	keep := func(more []*Entry) {
-		for _, e := range more[len(entries):] {
-			if e.Type == EntryOther && e.Name == "" {
-				c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
-			}
+	err := c.listLines(ctx, "LIST", dir, func(line string) { entries = p.feed(entries, line) })
+	entries = p.flush(entries)
+	for _, e := range entries {
+		if e.Type == EntryOther && e.Name == "" {
+			c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
 		}
-		entries = more
 	}
-	err := c.listLines(ctx, "LIST", dir, func(line string) { keep(p.feed(entries, line)) })
-	keep(p.flush(entries))
 	return entries, err
 }
 
@@ -243,13 +240,45 @@ func pathBase(name string) string {
 }
 
 // listLines runs a listing command and passes each line of its data,
-// without CR and LF, to fn. The caller holds the lock.
+// without CR and LF, to fn. A goroutine reads the data ahead of fn (up to
+// listReadAhead blocks), so that the server's data leave its socket as
+// fast as they come, as they would for a client that parses nothing, while
+// fn parses on another core. The caller holds the lock.
 func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)) error {
 	r, err := c.startDownload(ctx, verb, path, 0)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	blocks := make(chan textBlock, listReadAhead)
+	var readErr error
+	go func() {
+		defer close(blocks)
+		readErr = readLines(r, verb, path, blocks)
+	}()
+	for b := range blocks {
+		start := 0
+		for _, end := range b.ends {
+			fn(b.s[start:end])
+			start = end
+		}
+	}
+	return readErr
+}
+
+// listReadAhead bounds the blocks (of up to maxListLine bytes) that
+// listLines reads ahead of the parser.
+const listReadAhead = 64
+
+// textBlock is a run of lines: line i is s[ends[i-1]:ends[i]].
+type textBlock struct {
+	s    string
+	ends []int
+}
+
+// readLines reads the lines of a listing from r into blocks and sends them
+// to out; it returns the first error, or nil at the end of the data.
+func readLines(r io.Reader, verb, path string, out chan<- textBlock) error {
 	br := bufio.NewReaderSize(r, maxListLine)
 	var lines lineBlock
 	for total := 0; ; {
@@ -264,10 +293,10 @@ func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)
 			return err
 		}
 		if len(line) > 0 {
-			lines.add(trimEOL(line), fn)
+			lines.add(trimEOL(line), out)
 		}
 		if err == io.EOF {
-			lines.flush(fn)
+			lines.flush(out)
 			return nil
 		}
 	}
@@ -282,20 +311,18 @@ type lineBlock struct {
 	ends []int
 }
 
-func (b *lineBlock) add(line []byte, fn func(string)) {
+func (b *lineBlock) add(line []byte, out chan<- textBlock) {
 	if len(b.buf)+len(line) > maxListLine {
-		b.flush(fn)
+		b.flush(out)
 	}
 	b.buf = append(b.buf, line...)
 	b.ends = append(b.ends, len(b.buf))
 }
 
-// flush hands the lines gathered so far to fn.
-func (b *lineBlock) flush(fn func(string)) {
-	s, start := string(b.buf), 0
-	for _, end := range b.ends {
-		fn(s[start:end])
-		start = end
+// flush hands the lines gathered so far to out.
+func (b *lineBlock) flush(out chan<- textBlock) {
+	if len(b.ends) > 0 {
+		out <- textBlock{string(b.buf), b.ends}
 	}
-	b.buf, b.ends = b.buf[:0], b.ends[:0]
+	b.buf, b.ends = b.buf[:0], nil
 }

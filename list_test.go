@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"path"
 	"slices"
 	"sort"
@@ -319,4 +321,49 @@ func TestWalkLargeTree(t *testing.T) {
 		require.Equal(t, 1, n, "visited once: %s", p)
 	}
 	assert.Equal(t, 101, listings(), "each directory listed once")
+}
+
+// TestListReadsAhead: the data of a listing are read while its lines are
+// parsed, so that the server finishes sending (and frees its side) even
+// when the parser is slow. Here the parser is stuck on the first line
+// until the server has written the whole 3 MB listing through a 16 KiB
+// send buffer; without the read-ahead both would wait for each other.
+func TestListReadsAhead(t *testing.T) {
+	line := strings.Repeat("x", 99) + "\r\n"
+	const lines = 30000
+	written := make(chan struct{})
+	srv := newRawServer(t, func(s *rawConn) {
+		s.login()
+		accept := s.epsv()
+		s.cmd("NLST", "150 Here it comes\r\n")
+		data := accept()
+		if data == nil {
+			return
+		}
+		data.(*net.TCPConn).SetWriteBuffer(16 << 10)
+		_, err := io.WriteString(data, strings.Repeat(line, lines))
+		assert.NoError(t, err)
+		close(written)
+		data.Close()
+		s.send("226 Done\r\n")
+		s.serve()
+	})
+	c := dialRaw(t, srv, 5*time.Second)
+	ctx := context.Background()
+	unlock, err := c.acquire(ctx)
+	require.NoError(t, err)
+	defer unlock()
+	n, stuck := 0, true
+	err = c.listLines(ctx, "NLST", "", func(string) {
+		if n++; n == 1 {
+			select {
+			case <-written:
+				stuck = false
+			case <-time.After(scriptTime):
+			}
+		}
+	})
+	require.NoError(t, err)
+	assert.False(t, stuck, "the server could not finish sending while the first line was parsed")
+	assert.Equal(t, lines, n)
 }

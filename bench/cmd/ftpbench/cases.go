@@ -315,29 +315,33 @@ func (b *bench) caseList(s *server) {
 		return nil
 	}
 	type v struct {
-		impl string
-		mlsd bool
+		impl      string
+		mlsd, cwd bool
 	}
-	vs := []v{{"ours", false}, {"jlaffaye", false}}
+	vs := []v{{"ours", false, false}, {"ours", false, true}, {"jlaffaye", false, false}, {"jlaffaye", false, true}}
 	if s.hasMLSD() {
-		vs = []v{{"ours", true}, {"ours", false}, {"jlaffaye", true}, {"jlaffaye", false}}
+		vs = append([]v{{"ours", true, false}}, vs[0], vs[1], v{"jlaffaye", true, false}, vs[2], vs[3])
 	}
 	for _, x := range vs {
 		j := b.job(s, x.impl, "list")
-		j.Remote, j.MLSD = remoteList, x.mlsd
+		j.Remote, j.MLSD, j.CWD = remoteList, x.mlsd, x.cwd
 		name := implLabel(x.impl) + " List"
 		switch {
 		case x.mlsd:
 			name += " (MLSD)"
 		case x.impl == "ours":
-			name += " WithoutMLSD (LIST)"
+			name += " WithoutMLSD (LIST dir)"
 		default:
-			name += " DialWithDisabledMLSD (LIST)"
+			name += " DialWithDisabledMLSD (LIST dir)"
+		}
+		if x.cwd {
+			name = strings.Replace(name, "List", "ChangeDir + List", 1)
+			name = strings.Replace(name, "(LIST dir)", "(CWD dir, LIST)", 1)
 		}
 		cs.contenders = append(cs.contenders, contender{name: name, job: j, check: checkWorker})
 	}
 	cs.contenders = append(cs.contenders,
-		contender{name: "curl dir/ (LIST)", cmd: b.curl(s, "-o", "/dev/null", s.url(remoteList+"/")), check: checkLines},
+		contender{name: "curl dir/ (CWD dir, LIST)", cmd: b.curl(s, "-o", "/dev/null", s.url(remoteList+"/")), check: checkLines},
 		contender{name: "lftp cls -1", cmd: b.lftp(s, "set cache:enable no; cls -1 "+remoteList+"/ > /dev/null")},
 		contender{name: "lftp ls (raw LIST)", cmd: b.lftp(s, "set cache:enable no; ls "+remoteList+"/ > /dev/null")},
 	)
@@ -347,7 +351,8 @@ func (b *bench) caseList(s *server) {
 		cs.notes = append(cs.notes, "lftp `cls` uses MLSD where offered (`ftp:use-mlsd`); `ls` prints the raw LIST.",
 			"proftpd rather than pure-ftpd: pure-ftpd 1.0.50 stops every listing at 10,000 entries (its `-L 10000:5` default; the interop command line sets no `-L`), so it cannot list this directory.")
 	}
-	cs.notes = append(cs.notes, "Entries/s counts the directory's files; each run is a fresh process (dial, login, one listing, quit).")
+	cs.notes = append(cs.notes, "Entries/s counts the directory's files; each run is a fresh process (dial, login, one listing, quit).",
+		"curl and lftp change into the directory and send LIST without an argument; the ChangeDir + List rows do the same. vsftpd answers `LIST dir` more slowly than `CWD dir` + `LIST` (curl -X \"LIST /bench/list/\" against plain curl, measured: 20–30 ms more per 100,000 entries).")
 	b.runCase(cs)
 }
 

@@ -45,6 +45,7 @@ type Job struct {
 	Files      []string // names for getmany/putmany; empty: list the directory first (mirror)
 	Conns      int      // connections for getmany/putmany
 	MLSD       bool     // list with MLSD (else LIST)
+	CWD        bool     // list: change into Remote, then list the working directory (as curl and lftp do)
 	Size       int64    // bytes, for ceiling
 	CPUProfile string   // write a CPU profile of the timed part here
 	ListFile   string   // parse: captured LIST lines
@@ -118,9 +119,13 @@ func work(j *Job) (*Result, error) {
 	case "stor":
 		err = cl.stor(j, &res)
 	case "list":
-		var n int
-		n, err = cl.list(j.Remote)
-		res.Entries = n
+		dir := j.Remote
+		if j.CWD {
+			err, dir = cl.cwd(dir), ""
+		}
+		if err == nil {
+			res.Entries, err = cl.list(dir)
+		}
 	case "getmany", "putmany":
 		err = many(j, cl, &res)
 	default:
@@ -378,6 +383,13 @@ func (cl *client) put(remote string, f *os.File) error {
 		return cl.ours.Stor(context.Background(), remote, f)
 	}
 	return cl.j.Stor(remote, f)
+}
+
+func (cl *client) cwd(dir string) error {
+	if cl.ours != nil {
+		return cl.ours.ChangeDir(context.Background(), dir)
+	}
+	return cl.j.ChangeDir(dir)
 }
 
 func (cl *client) list(dir string) (int, error) {
