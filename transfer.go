@@ -515,7 +515,7 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 	buf := *bp
 	var total int64
 	for {
-		n, err := r.Read(buf)
+		n, err := r.fill(buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])
 			total += int64(m)
@@ -530,6 +530,21 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// fill reads into buf until it is at least half full or the data end, so
+// that WriteTo writes in large pieces even when reads return little at a
+// time (a TLS record is at most 16 KiB).
+func (r *Response) fill(buf []byte) (int, error) {
+	n := 0
+	for n < len(buf)/2 {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Close ends the download. After the end of the data it returns the
