@@ -169,3 +169,32 @@ func TestFTPSURL(t *testing.T) {
 	assert.Equal(t, "over ftps", string(b))
 	assert.NoError(t, c.Quit(context.Background()))
 }
+
+// sizeRecorder is a writer that records the size of each write.
+type sizeRecorder struct{ sizes []int }
+
+func (w *sizeRecorder) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return len(p), nil
+}
+
+// TestWriteToLargeWrites: a TLS data connection returns at most one 16 KiB
+// record per read, and Response.WriteTo gathers them so that its writer
+// (a file: one write(2) each) gets at least 64 KiB at a time.
+func TestWriteToLargeWrites(t *testing.T) {
+	srv := tlsServer(t, "explicit", tls.VersionTLS13)
+	payload := randomBytes(t, 4<<20)
+	srv.WriteFile("big.bin", payload)
+	c := dialTLS(t, srv, "explicit")
+	r, err := c.Retr(context.Background(), "big.bin")
+	require.NoError(t, err)
+	var w sizeRecorder
+	n, err := r.WriteTo(&w)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+	assert.EqualValues(t, len(payload), n)
+	require.NotEmpty(t, w.sizes)
+	for i, size := range w.sizes[:len(w.sizes)-1] {
+		assert.GreaterOrEqual(t, size, 64<<10, "write %d of %d", i+1, len(w.sizes))
+	}
+}
