@@ -206,59 +206,89 @@ func (r *report) headline(b *strings.Builder) {
 		if cs.id == "7" {
 			continue
 		}
-		var ours, peer, jl stats
-		peerName := ""
-		oursOK, jlOK := false, false
-		for i, c := range cs.contenders {
-			st := r.stats(cs, i)
-			if st.n == 0 {
-				continue
-			}
-			switch {
-			case i == 0:
-				ours, oursOK = st, true
-			case strings.HasPrefix(c.name, "ours"):
-			default:
-				if st.med > peer.med {
-					peer, peerName = st, c.name
-				}
-				if strings.HasPrefix(c.name, "jlaffaye") {
-					jl, jlOK = st, true
-				}
-			}
+		for _, group := range groups(cs) {
+			r.headlineRow(b, cs, group)
 		}
-		if !oursOK {
-			fmt.Fprintf(b, "| %s %s | failed | | | | | | |\n", cs.id, cs.title)
-			continue
-		}
-		cpu := func(st stats, ok bool) string {
-			if !ok {
-				return "—"
-			}
-			if cs.bytes {
-				return fmt.Sprintf("%.2f (%.2f)", st.cpu, st.cpuPerGiB)
-			}
-			return fmt.Sprintf("%.2f", st.cpu)
-		}
-		rss := func(st stats, ok bool) string {
-			if !ok {
-				return "—"
-			}
-			return fmt.Sprintf("%.1f", st.rssMax)
-		}
-		ratio, peerCell := "—", "—"
-		if peerName != "" {
-			ratio = fmt.Sprintf("**%.2f×**", ours.med/peer.med)
-			peerCell = fmt.Sprintf("%s %s (%s)", scale(cs, peer.med), cs.unit, peerName)
-		}
-		extra := ""
-		if ours.hasCmds {
-			extra = fmt.Sprintf("; %.2f cmds/file", ours.cmdsPerFile)
-		}
-		fmt.Fprintf(b, "| %s: %s | %s %s%s | %s | %s | %s | %s | %s | %s |\n", cs.id, cs.title, scale(cs, ours.med), cs.unit, extra,
-			peerCell, ratio, cpu(ours, true), cpu(jl, jlOK), rss(ours, true), rss(jl, jlOK))
 	}
 	fmt.Fprintln(b)
+}
+
+// groups returns the contender groups of cs in order ("" when it has none).
+func groups(cs *caseSpec) []string {
+	var out []string
+	for _, c := range cs.contenders {
+		if !slices.Contains(out, c.group) {
+			out = append(out, c.group)
+		}
+	}
+	return out
+}
+
+// headlineRow writes the headline row of cs for the contenders of group:
+// the first of ours in it against the fastest peer in it.
+func (r *report) headlineRow(b *strings.Builder, cs *caseSpec, group string) {
+	var ours, peer, jl stats
+	peerName := ""
+	oursOK, jlOK, first := false, false, true
+	for i, c := range cs.contenders {
+		if c.group != group {
+			continue
+		}
+		isOurs := strings.HasPrefix(c.name, "ours")
+		st := r.stats(cs, i)
+		if st.n == 0 {
+			if isOurs {
+				first = false
+			}
+			continue
+		}
+		switch {
+		case isOurs && first:
+			ours, oursOK, first = st, true, false
+		case isOurs:
+		default:
+			if st.med > peer.med {
+				peer, peerName = st, c.name
+			}
+			if strings.HasPrefix(c.name, "jlaffaye") {
+				jl, jlOK = st, true
+			}
+		}
+	}
+	title := cs.title
+	if group != "" {
+		title += " (" + group + ")"
+	}
+	if !oursOK {
+		fmt.Fprintf(b, "| %s %s | failed | | | | | | |\n", cs.id, title)
+		return
+	}
+	cpu := func(st stats, ok bool) string {
+		if !ok {
+			return "—"
+		}
+		if cs.bytes {
+			return fmt.Sprintf("%.2f (%.2f)", st.cpu, st.cpuPerGiB)
+		}
+		return fmt.Sprintf("%.2f", st.cpu)
+	}
+	rss := func(st stats, ok bool) string {
+		if !ok {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f", st.rssMax)
+	}
+	ratio, peerCell := "—", "—"
+	if peerName != "" {
+		ratio = fmt.Sprintf("**%.2f×**", ours.med/peer.med)
+		peerCell = fmt.Sprintf("%s %s (%s)", scale(cs, peer.med), cs.unit, peerName)
+	}
+	extra := ""
+	if ours.hasCmds {
+		extra = fmt.Sprintf("; %.2f cmds/file", ours.cmdsPerFile)
+	}
+	fmt.Fprintf(b, "| %s: %s | %s %s%s | %s | %s | %s | %s | %s | %s |\n", cs.id, title, scale(cs, ours.med), cs.unit, extra,
+		peerCell, ratio, cpu(ours, true), cpu(jl, jlOK), rss(ours, true), rss(jl, jlOK))
 }
 
 func (r *report) markdown() string {

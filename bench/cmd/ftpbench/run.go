@@ -179,6 +179,10 @@ type contender struct {
 	check func(s *sample) error     // after each run (not timed)
 	note  string
 	runs  int // at most this many runs, if > 0
+	// group names the commands the contender sends, where a case mixes
+	// them (listings: MLSD, LIST dir, CWD + LIST): the headline then
+	// compares ours with the peers of each group.
+	group string
 }
 
 // measure runs c once as a process and measures it.
