@@ -39,6 +39,7 @@ type options struct {
 	pkgBench   bool
 	timeout    time.Duration
 	curlMany   int
+	upTmpfs    bool
 }
 
 func fatalf(format string, a ...any) {
@@ -70,6 +71,7 @@ func main() {
 	flag.BoolVar(&o.tls, "tls", true, "also run the FTPS (explicit TLS, vsftpd-tls) variants of cases 1 and 2")
 	flag.BoolVar(&o.pkgBench, "pkgbench", true, "also run the package's own BenchmarkParse* (go test in ..)")
 	flag.IntVar(&o.curlMany, "curl-many-runs", 1, "runs of curl with many URLs (case 3), if fewer than -runs (0: -runs): curl 7.88 stalls 1 s or more before many of its data connections, so that one run can take minutes")
+	flag.BoolVar(&o.upTmpfs, "up-tmpfs", true, "mount a tmpfs on each server's upload folder for the run (needs root), so that uploads measure the clients, not the server's disk")
 	flag.DurationVar(&o.timeout, "run-timeout", 3*time.Minute, "bound on each measured process (it is killed with what it started)")
 	flag.Parse()
 	if *worker != "" {

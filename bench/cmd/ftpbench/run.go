@@ -61,7 +61,9 @@ type bench struct {
 	exe     string
 	servers map[string]*server // by key
 	rep     *report
-	ceiling float64 // bytes/s of the plain loopback copy, once measured
+	ceiling float64  // bytes/s of the plain loopback copy, once measured
+	mounts  []string // tmpfs mounted by the bench, unmounted at the end
+	upFS    string   // where uploads land, for the report
 }
 
 func (b *bench) user() string { return b.env["FTP_USER"] }
@@ -317,6 +319,7 @@ func run(o *options) error {
 		return err
 	}
 	b := &bench{o: o, exe: exe, rep: &report{o: o}}
+	defer b.unmount()
 	if err := b.ensureServers(); err != nil {
 		return err
 	}
@@ -324,7 +327,7 @@ func run(o *options) error {
 		return err
 	}
 	start := time.Now()
-	b.rep.machine = machineInfo()
+	b.rep.machine = append(machineInfo(), "Servers' upload folders: "+b.upFS)
 	if o.cases["7"] {
 		b.caseCeiling()
 	}
