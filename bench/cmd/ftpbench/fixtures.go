@@ -205,7 +205,9 @@ func (b *bench) upOnTmpfs(dir string, uid, gid int) {
 		logf("%s", fs)
 		return
 	}
+	b.mountMu.Lock()
 	b.mounts = append(b.mounts, dir)
+	b.mountMu.Unlock()
 	fs = "tmpfs, mounted by the bench"
 }
 
@@ -219,10 +221,14 @@ func isMountPoint(dir string) bool {
 	return a.Sys().(*syscall.Stat_t).Dev != p.Sys().(*syscall.Stat_t).Dev
 }
 
-// unmount removes the tmpfs mounts of upOnTmpfs.
+// unmount removes the tmpfs mounts of upOnTmpfs (also on an interrupt:
+// servers.sh start removes the folders, which a mount would stop).
 func (b *bench) unmount() {
+	b.mountMu.Lock()
+	defer b.mountMu.Unlock()
 	for _, dir := range b.mounts {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+		// Lazy: a server may still hold an upload open.
+		if out, err := exec.Command("umount", "--lazy", dir).CombinedOutput(); err != nil {
 			logf("umount %s: %v: %s", dir, err, out)
 		}
 	}

@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -61,7 +63,8 @@ type bench struct {
 	exe     string
 	servers map[string]*server // by key
 	rep     *report
-	ceiling float64  // bytes/s of the plain loopback copy, once measured
+	ceiling float64 // bytes/s of the plain loopback copy, once measured
+	mountMu sync.Mutex
 	mounts  []string // tmpfs mounted by the bench, unmounted at the end
 	upFS    string   // where uploads land, for the report
 }
@@ -320,6 +323,15 @@ func run(o *options) error {
 	}
 	b := &bench{o: o, exe: exe, rep: &report{o: o}}
 	defer b.unmount()
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(interrupted)
+	go func() {
+		if _, ok := <-interrupted; ok {
+			b.unmount() // leave no tmpfs on the servers' folders
+			os.Exit(130)
+		}
+	}()
 	if err := b.ensureServers(); err != nil {
 		return err
 	}
