@@ -534,11 +534,12 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 
 // fill reads into buf until it is at least half full or the data end, so
 // that WriteTo writes in large pieces even when reads return little at a
-// time (a TLS record is at most 16 KiB).
+// time (a TLS record is at most 16 KiB). It reads at most readPiece at a
+// time.
 func (r *Response) fill(buf []byte) (int, error) {
 	n := 0
 	for n < len(buf)/2 {
-		m, err := r.Read(buf[n:])
+		m, err := r.Read(buf[n:min(n+readPiece, len(buf))])
 		n += m
 		if err != nil {
 			return n, err
@@ -659,6 +660,14 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	}
 	return r, nil
 }
+
+// readPiece bounds each read of WriteTo from a plain data connection.
+// Short reads keep a fast sender going: the kernel holds the socket while
+// it copies a read out, and what arrives meanwhile waits to be
+// acknowledged. Measured into io.Discard over loopback, 11 runs each:
+// 16 KiB reads 2.57 GB/s (vsftpd) and 2.04 (pure-ftpd), 128 KiB 2.30 and
+// 1.92, 8 KiB 1.55 and 2.22 (at twice the CPU on vsftpd).
+const readPiece = 16 << 10
 
 // copyBuffers recycles the buffers of Response.WriteTo, so that many small
 // downloads do not each allocate one.
