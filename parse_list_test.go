@@ -566,3 +566,33 @@ func TestListDaysIn(t *testing.T) {
 		}
 	}
 }
+
+// TestListMonths: parseListMonth knows every name of the listMonths table
+// in any case, with the trailing "." and "," that localised dates add,
+// and the switch it tries first for three ASCII letters agrees with the
+// table on every such string.
+func TestListMonths(t *testing.T) {
+	for name, want := range listMonths {
+		for _, s := range []string{name, strings.ToUpper(name), name + ".", name + ".,", name + ","} {
+			got, ok := parseListMonth(s)
+			assert.True(t, ok, "%q", s)
+			assert.Equal(t, want, got, "%q", s)
+		}
+	}
+	english := 0
+	for a := byte('a'); a <= 'z'; a++ {
+		for b := byte('a'); b <= 'z'; b++ {
+			for c := byte('a'); c <= 'z'; c++ {
+				if m := englishMonth([3]byte{a, b, c}); m > 0 {
+					english++
+					assert.Equal(t, listMonths[string([]byte{a, b, c})], m, "%c%c%c", a, b, c)
+				}
+			}
+		}
+	}
+	assert.Equal(t, 12, english)
+	for _, s := range []string{"", "ja", "123", "1an", "janu4ry", "Jän1", "x.y"} {
+		_, ok := parseListMonth(s)
+		assert.False(t, ok, "%q", s)
+	}
+}
