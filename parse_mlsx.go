@@ -55,7 +55,11 @@ func parseMLSxLine(line string) (*Entry, error) {
 	if facts == "" {
 		return e, nil
 	}
-	e.Facts = make(map[string]string, strings.Count(facts, ";")+1)
+	n := strings.Count(facts, ";") // facts end in ';', the last one may not
+	if facts[len(facts)-1] != ';' {
+		n++
+	}
+	e.Facts = make(map[string]string, n)
 	var typ, size, sizd, modify string
 	for facts != "" {
 		end := strings.IndexByte(facts, ';')
