@@ -593,6 +593,34 @@ func parseListMonth(s string) (int, bool) {
 		m, ok := listMonths[string(b[:])]
 		return m, ok
 	}
+	if i, ok := listMonthPrefixIndex(s); ok && !listMonthPrefixes[i] {
+		// Most longer words here are owner and group names; their first
+		// two letters rule them out without the lower-casing and the
+		// lookup.
+		return 0, false
+	}
 	m, ok := listMonths[strings.ToLower(s)]
 	return m, ok
+}
+
+// listMonthPrefixes marks the first two letters, as listMonthPrefixIndex
+// numbers them, of the month names in listMonths that start with two
+// ASCII letters.
+var listMonthPrefixes = func() (set [26 * 26]bool) {
+	for name := range listMonths {
+		if i, ok := listMonthPrefixIndex(name); ok {
+			set[i] = true
+		}
+	}
+	return set
+}()
+
+// listMonthPrefixIndex numbers the first two letters of s, case folded,
+// when both are ASCII letters.
+func listMonthPrefixIndex(s string) (int, bool) {
+	a, b := s[0]|0x20, s[1]|0x20 // ASCII lower case for letters
+	if a < 'a' || a > 'z' || b < 'a' || b > 'z' {
+		return 0, false
+	}
+	return int(a-'a')*26 + int(b-'a'), true
 }

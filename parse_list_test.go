@@ -591,7 +591,7 @@ func TestListMonths(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 12, english)
-	for _, s := range []string{"", "ja", "123", "1an", "janu4ry", "Jän1", "x.y"} {
+	for _, s := range []string{"", "ja", "123", "1an", "janu4ry", "Jän1", "x.y", "ftpuser", "ROOT", "maintainer", "j@nuary"} {
 		_, ok := parseListMonth(s)
 		assert.False(t, ok, "%q", s)
 	}

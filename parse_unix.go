@@ -330,6 +330,11 @@ func (p *listParser) unixDate(l *listLine, j int) (time.Time, string, bool) {
 	if m, ok := parseListMonth(f); ok {
 		return p.unixMonthFirst(l, j, m)
 	}
+	if f[0] < '0' || f[0] > '9' {
+		// Every other form starts with a digit: a name that is not a
+		// month is the owner or group column.
+		return time.Time{}, "", false
+	}
 	if day, dot := strings.CutSuffix(f, "."); isListDigits(day) && len(day) <= 2 {
 		d, _ := parseListInt(day)
 		if m, ok := parseListMonth(l.field(j + 1)); ok {
