@@ -41,10 +41,11 @@ type config struct {
 	location       *time.Location
 	pool           poolConfig // options of NewPool (pool.go)
 	keepAlive      time.Duration
+	fastMiB        time.Duration // a MiB that comes this fast raises the low-water mark (lowwater.go)
 }
 
 func newConfig(opts []Option) config {
-	cfg := config{timeout: DefaultTimeout, location: time.UTC}
+	cfg := config{timeout: DefaultTimeout, location: time.UTC, fastMiB: fastMiB}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -51,6 +51,7 @@ type transfer struct {
 	upload  bool             // data flows to the server
 	n       int64            // data bytes moved
 	werr    error            // the first write error on the data connection
+	low     *lowWater        // a download's receive low-water mark, or nil
 
 	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
 }
@@ -94,6 +95,9 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		conn = c.tls.client(conn)
 	}
 	t.data = conn
+	if !t.upload {
+		t.low = newLowWater(conn, c.cfg.fastMiB)
+	}
 	t.watch = newWatchdog(conn, c.cfg.timeout)
 	t.watch.start(ctx)
 	c.cur.Store(t)
@@ -280,8 +284,10 @@ var bytesRE = regexp.MustCompile(`\((\d{1,19}) bytes\)`)
 func (t *transfer) read(p []byte) (int, error) {
 	t.watch.extend()
 	t.c.ctl.watch.extend()
+	t.low.before()
 	n, err := t.data.Read(p)
 	t.n += int64(n)
+	t.low.after(t.n)
 	return n, t.dataErr(err)
 }
 
@@ -333,6 +339,7 @@ func (t *transfer) closeData(reset bool) {
 		t.stopKeepAlive = nil
 	}
 	t.c.cur.CompareAndSwap(t, nil)
+	t.low.stop()
 	if t.data == nil {
 		return
 	}
@@ -539,7 +546,7 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 func (r *Response) fill(buf []byte) (int, error) {
 	n := 0
 	for n < len(buf)/2 {
-		m, err := r.Read(buf[n:min(n+readPiece, len(buf))])
+		m, err := r.Read(buf[n:min(n+r.t.low.piece(), len(buf))])
 		n += m
 		if err != nil {
 			return n, err

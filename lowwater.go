@@ -1,0 +1,154 @@
+package ftp
+
+import (
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// A download that arrives fast still wakes its reader for every few
+// kilobytes: the kernel reports a socket readable as soon as anything is
+// in it, and each wakeup is a trip through Go's poller and scheduler that
+// the server, sharing the machine, waits for. The socket's receive
+// low-water mark (SO_RCVLOWAT) lets the kernel hold the wakeup until
+// lowWaterMark bytes are there, or the data end; each read then takes a
+// large piece. Measured over loopback into io.Discard, medians of 8 runs:
+// vsftpd 2.75 → 4.21 GB/s at 0.38 → 0.20 CPU s/GiB, pure-ftpd 2.06 → 2.13
+// GB/s at 0.32 → 0.22.
+//
+// A held wakeup delays data, so the mark is raised only while the data
+// prove fast (a MiB within fastMiB, where the mark fills in about a
+// millisecond), and a read that waits on it longer than lowWaterPatience
+// lowers it again: a sender that slows down or pauses has its bytes
+// delivered at most that late, never held until the idle timeout. Only
+// downloads read through transfer.read use it; a download into a file
+// splices instead.
+
+const (
+	lowWaterMark     = 128 << 10
+	fastMiB          = 10 * time.Millisecond // 100 MiB/s
+	lowWaterPatience = 20 * time.Millisecond
+)
+
+// lowWater raises and lowers the receive low-water mark of one data
+// connection. Reads happen on one goroutine; the patience timer lowers the
+// mark from another.
+type lowWater struct {
+	raw    syscall.RawConn // the TCP socket
+	fast   time.Duration   // a MiB that comes within this raises the mark
+	mib    int64           // MiB received at the last rate check
+	since  time.Time       // when
+	timer  *time.Timer     // lowers the mark when a read waits too long
+	raised atomic.Bool
+
+	mu sync.Mutex // held while the mark and raised change together
+}
+
+// newLowWater returns the low-water mark control of a data connection, or
+// nil when it has no TCP socket this platform can mark. fast is the time
+// within which a MiB must come to raise the mark (fastMiB; tests make it
+// long, to raise it at once).
+func newLowWater(conn net.Conn, fast time.Duration) *lowWater {
+	if !rcvLowatSupported {
+		return nil
+	}
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return &lowWater{raw: raw, fast: fast, since: time.Now()}
+}
+
+// before is called before each read: with the mark raised, it arms the
+// timer that lowers it if the read waits too long.
+func (w *lowWater) before() {
+	if w != nil && w.raised.Load() {
+		w.timer.Reset(lowWaterPatience)
+	}
+}
+
+// after is called after each read with the bytes received so far: it
+// disarms the timer, and raises the mark once a MiB has come fast.
+func (w *lowWater) after(total int64) {
+	if w == nil {
+		return
+	}
+	raised := w.raised.Load()
+	if raised {
+		w.timer.Stop()
+	}
+	mib := total >> 20
+	if mib == w.mib {
+		return
+	}
+	now := time.Now()
+	fast := now.Sub(w.since) <= time.Duration(mib-w.mib)*w.fast
+	w.mib, w.since = mib, now
+	if fast && !raised {
+		w.raise()
+	}
+}
+
+// piece returns how much a read should ask for: a whole mark's worth once
+// it is raised, else small (see readPiece).
+func (w *lowWater) piece() int {
+	if w != nil && w.raised.Load() {
+		return lowWaterMark
+	}
+	return readPiece
+}
+
+func (w *lowWater) raise() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(time.Hour, w.lower)
+		w.timer.Stop()
+	}
+	if w.set(lowWaterMark) {
+		w.raised.Store(true)
+	}
+}
+
+// lower puts the mark back to one byte, which wakes a waiting read at once
+// if anything has arrived.
+func (w *lowWater) lower() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.raised.Load() {
+		w.set(1)
+		w.raised.Store(false)
+	}
+}
+
+// stop disarms the timer at the end of the transfer.
+func (w *lowWater) stop() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.raised.Store(false)
+}
+
+// set sets the mark and reports whether the socket took it.
+func (w *lowWater) set(mark int) bool {
+	var serr error
+	if err := w.raw.Control(func(fd uintptr) { serr = setRcvLowat(fd, mark) }); err != nil {
+		return false
+	}
+	return serr == nil
+}

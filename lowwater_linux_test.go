@@ -1,0 +1,101 @@
+package ftp
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rcvLowat reads the receive low-water mark of conn's socket.
+func rcvLowat(t *testing.T, conn *net.TCPConn) int {
+	t.Helper()
+	raw, err := conn.SyscallConn()
+	require.NoError(t, err)
+	var mark int
+	var serr error
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		mark, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT)
+	}))
+	require.NoError(t, serr)
+	return mark
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	s := <-accepted
+	require.NotNil(t, s)
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// TestLowWaterMark follows the mark through a transfer: raised after a
+// fast MiB, lowered by the patience timer when the sender stops with less
+// than a mark's worth in flight (those bytes would otherwise wait for the
+// idle timeout), raised again by the next fast MiB.
+func TestLowWaterMark(t *testing.T) {
+	client, server := tcpPair(t)
+	w := newLowWater(client, time.Hour) // every MiB counts as fast
+	require.NotNil(t, w)
+	defer w.stop()
+	require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second))) // a failure, not a hang
+
+	var total int64
+	receive := func(n int) {
+		t.Helper()
+		sent := make(chan error, 1)
+		go func() {
+			_, err := server.Write(make([]byte, n))
+			sent <- err
+		}()
+		buf := make([]byte, 64<<10)
+		for want := total + int64(n); total < want; {
+			w.before()
+			m, err := client.Read(buf[:min(len(buf), int(want-total))])
+			total += int64(m)
+			w.after(total)
+			require.NoError(t, err)
+		}
+		require.NoError(t, <-sent)
+	}
+
+	assert.Equal(t, 1, rcvLowat(t, client), "at the start")
+	receive(1 << 20)
+	assert.True(t, w.raised.Load())
+	assert.Equal(t, lowWaterMark, rcvLowat(t, client), "after a fast MiB")
+	assert.Equal(t, lowWaterMark, w.piece())
+
+	start := time.Now()
+	receive(1000) // then the sender pauses
+	assert.False(t, w.raised.Load())
+	assert.Equal(t, 1, rcvLowat(t, client), "after a read waited")
+	assert.Equal(t, readPiece, w.piece())
+	assert.Less(t, time.Since(start), 5*time.Second, "the bytes came before the failure bound")
+
+	receive(1 << 20)
+	assert.True(t, w.raised.Load(), "after the next fast MiB")
+	assert.Equal(t, lowWaterMark, rcvLowat(t, client))
+
+	// The end of the data wakes a read below the mark.
+	require.NoError(t, server.CloseWrite())
+	w.before()
+	n, err := client.Read(make([]byte, 10))
+	w.after(total)
+	assert.Equal(t, 0, n)
+	assert.ErrorIs(t, err, io.EOF)
+}

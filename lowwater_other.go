@@ -1,0 +1,11 @@
+//go:build !linux
+
+package ftp
+
+import "errors"
+
+// rcvLowatSupported is false where the low-water mark has not been
+// measured: reads wake as data come.
+const rcvLowatSupported = false
+
+func setRcvLowat(uintptr, int) error { return errors.ErrUnsupported }
