@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"syscall"
@@ -98,4 +99,31 @@ func TestLowWaterMark(t *testing.T) {
 	w.after(total)
 	assert.Equal(t, 0, n)
 	assert.ErrorIs(t, err, io.EOF)
+}
+
+// TestLowWaterOnlyPlainTCP: the mark is for plain TCP data connections;
+// TLS (whose reads need whole records) and connections that are no TCP
+// socket (a custom dialer's pipe) read as before.
+func TestLowWaterOnlyPlainTCP(t *testing.T) {
+	client, _ := tcpPair(t)
+	p1, p2 := net.Pipe()
+	t.Cleanup(func() { p1.Close(); p2.Close() })
+	tests := []struct {
+		name string
+		conn net.Conn
+		want bool
+	}{
+		{"plain TCP", client, true},
+		{"TLS over TCP", tls.Client(client, &tls.Config{}), false},
+		{"pipe", p1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newLowWater(tt.conn, fastMiB)
+			assert.Equal(t, tt.want, w != nil)
+			if w == nil {
+				assert.Equal(t, readPiece, w.piece(), "a nil mark reads small pieces")
+			}
+		})
+	}
 }

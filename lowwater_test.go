@@ -48,6 +48,8 @@ func TestDownloadPausesAfterFastStart(t *testing.T) {
 	ctx := context.Background()
 	r, err := c.Retr(ctx, "f")
 	require.NoError(t, err)
+	tr := c.cur.Load()
+	require.NotNil(t, tr)
 	for i, want := range parts {
 		buf := make([]byte, len(want))
 		start := time.Now()
@@ -55,6 +57,13 @@ func TestDownloadPausesAfterFastStart(t *testing.T) {
 		require.NoError(t, err, "part %d", i)
 		assert.Less(t, time.Since(start), 5*time.Second, "part %d came before the idle timeout", i)
 		assert.True(t, bytes.Equal(want, buf), "part %d", i)
+		if i == 0 && rcvLowatSupported {
+			require.NotNil(t, tr.low, "a plain TCP download has a mark")
+			tr.low.mu.Lock()
+			raised := tr.low.timer != nil // made by the first raise
+			tr.low.mu.Unlock()
+			assert.True(t, raised, "the fast part raised the mark")
+		}
 		if i < len(parts)-1 {
 			got <- struct{}{}
 		}
