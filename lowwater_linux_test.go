@@ -129,3 +129,25 @@ func TestLowWaterOnlyPlainTCP(t *testing.T) {
 		})
 	}
 }
+
+func TestReleaseAtLeast(t *testing.T) {
+	tests := []struct {
+		release string
+		want    bool
+	}{
+		{"6.1.0-13-amd64", true},
+		{"4.18.0-553.el8_10.x86_64", true},
+		{"4.19.0", true},
+		{"5.4.0-150-generic", true},
+		{"4.17.19", false},
+		{"3.10.0-1160.el7.x86_64", false},
+		{"4.18-rc1", true},
+		{"", false},
+		{"garbage", false},
+		{"5", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, releaseAtLeast(tt.release, 4, 18), "%q", tt.release)
+	}
+	assert.True(t, rcvLowatSupported, "this machine's kernel") // the CI machines run 5.x and 6.x
+}

@@ -6,6 +6,6 @@ import "errors"
 
 // rcvLowatSupported is false where the low-water mark has not been
 // measured: reads wake as data come.
-const rcvLowatSupported = false
+var rcvLowatSupported = false
 
 func setRcvLowat(uintptr, int) error { return errors.ErrUnsupported }
