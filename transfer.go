@@ -339,7 +339,7 @@ func (t *transfer) closeData(reset bool) {
 		t.stopKeepAlive = nil
 	}
 	t.c.cur.CompareAndSwap(t, nil)
-	t.low.stop()
+	t.low.release()
 	if t.data == nil {
 		return
 	}

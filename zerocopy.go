@@ -47,6 +47,7 @@ func (c *chunker) took(n int64, d time.Duration) {
 // spliceTo moves the rest of a download into f, chunk by chunk. It returns
 // at the end of the data (done) or on an error.
 func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
+	t.low.release() // splice waits on the socket without its patience timer
 	ch := newChunker(t.c.cfg.timeout)
 	var total int64
 	for {
