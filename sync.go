@@ -223,57 +223,29 @@ func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total
 	if err != nil {
 		return err
 	}
-	if progress == nil {
-		_, err = r.WriteTo(w) // straight into the file: zero-copy where the Response can
-	} else {
-		pw := &progressWriter{w: w, progressCount: progressCount{done: off, total: total, f: progress}}
-		_, err = io.CopyBuffer(pw, onlyReader{r}, make([]byte, 64<<10))
+	if progress != nil {
+		r.report((&progressCount{done: off, total: total, f: progress}).add)
 	}
+	_, err = r.WriteTo(w) // straight into the file: zero-copy where the Response can
 	if cerr := r.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// onlyReader hides WriteTo, so that io.CopyBuffer uses its fixed buffer
-// and the progress writer sees each chunk.
-type onlyReader struct{ io.Reader }
-
-// progressCount counts transferred bytes and reports them.
+// progressCount counts transferred bytes and reports them. Its add is a
+// transfer's onData, so that progress is reported from whatever path the
+// data take, splice and sendfile included.
 type progressCount struct {
 	done, total int64
 	f           func(done, total int64)
 }
 
-func (p *progressCount) add(n int) {
-	p.done += int64(n)
+func (p *progressCount) add(n int64) {
+	p.done += n
 	if p.f != nil && n > 0 {
 		p.f(p.done, p.total)
 	}
-}
-
-// progressWriter reports what is written through it.
-type progressWriter struct {
-	w io.Writer
-	progressCount
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.add(n)
-	return n, err
-}
-
-// progressReader reports what is read through it.
-type progressReader struct {
-	r io.Reader
-	progressCount
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.add(n)
-	return n, err
 }
 
 // canRestart reports whether the server announced REST STREAM.
@@ -329,21 +301,22 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return err
 	}
-	var r io.Reader = io.LimitReader(f, total-off) // sendfile takes this as it is
+	r := io.LimitReader(f, total-off) // sendfile takes this as it is
+	var progress func(int64)
 	if cfg.progress != nil {
-		r = &progressReader{r: r, progressCount: progressCount{done: off, total: total, f: cfg.progress}}
+		progress = (&progressCount{done: off, total: total, f: cfg.progress}).add
 	}
 	switch {
 	case off == 0:
-		err = c.Stor(ctx, part, r)
+		err = c.upload(ctx, "STOR", part, r, 0, progress)
 	case off == total:
 		if cfg.progress != nil {
 			cfg.progress(off, total)
 		}
 	case c.canRestart():
-		err = c.StorFrom(ctx, part, r, off)
+		err = c.upload(ctx, "STOR", part, r, off, progress)
 	default:
-		err = c.Append(ctx, part, r)
+		err = c.upload(ctx, "APPE", part, r, 0, progress)
 	}
 	if err != nil {
 		return err

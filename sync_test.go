@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -247,4 +248,89 @@ func TestDownloadUnknownHashAlgorithmIgnored(t *testing.T) {
 	got, err := os.ReadFile(local)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(got))
+}
+
+// TestProgressKeepsZeroCopy: WithProgress over plain TCP still moves the
+// file by sendfile and splice, reporting once per chunk (a few calls for
+// 16 MiB) instead of once per buffer of a user-space copy (hundreds); over
+// TLS the copy reports per piece. Either way the reports rise to the size.
+func TestProgressKeepsZeroCopy(t *testing.T) {
+	data := randomBytes(t, 16<<20)
+	for _, tt := range []struct {
+		name     string
+		tls      bool
+		maxCalls int
+	}{{"plain", false, 64}, {"TLS", true, 1 << 20}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var srv *ftptest.Server
+			var opts []Option
+			if tt.tls {
+				srv = newServer(t, ftptest.WithExplicitTLS())
+				opts = append(opts, WithExplicitTLS(srv.ClientTLSConfig()))
+			} else {
+				srv = newServer(t)
+			}
+			c := dialTest(t, srv, opts...)
+			ctx := context.Background()
+			local := filepath.Join(t.TempDir(), "src.bin")
+			require.NoError(t, os.WriteFile(local, data, 0o644))
+			for _, dir := range []string{"up", "down"} {
+				var last int64
+				calls := 0
+				progress := WithProgress(func(d, n int64) {
+					assert.GreaterOrEqual(t, d, last, dir)
+					assert.Equal(t, int64(len(data)), n, dir)
+					last = d
+					calls++
+				})
+				if dir == "up" {
+					require.NoError(t, c.Upload(ctx, local, "/f.bin", progress))
+				} else {
+					require.NoError(t, c.Download(ctx, "/f.bin", local+".down", progress))
+					got, err := os.ReadFile(local + ".down")
+					require.NoError(t, err)
+					assert.True(t, bytes.Equal(data, got), "downloaded bytes")
+				}
+				assert.Equal(t, int64(len(data)), last, dir)
+				assert.LessOrEqual(t, calls, tt.maxCalls, "%s: reports", dir)
+				t.Logf("%s: %d progress reports", dir, calls)
+			}
+			stored, err := srv.ReadFile("/f.bin")
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(data, stored), "uploaded bytes")
+		})
+	}
+}
+
+// TestChunkSizes: a zero-copy chunk lasts a quarter of the timeout at the
+// last rate, or progressEvery when progress is reported, within
+// [minChunk, maxChunk].
+func TestChunkSizes(t *testing.T) {
+	const mb = 1 << 20
+	tests := []struct {
+		name     string
+		timeout  time.Duration
+		progress bool
+		n        int64
+		took     time.Duration
+		want     int64
+	}{
+		{"1 MB/s, 40 s timeout", 40 * time.Second, false, mb, time.Second, 10 * mb},
+		{"1 MB/s, with progress", 40 * time.Second, true, mb, time.Second, mb / 4},
+		{"1 MB/s, 400 ms timeout, with progress", 400 * time.Millisecond, true, mb, time.Second, mb / 10},
+		{"slow link: at least minChunk", 40 * time.Second, true, 1000, time.Second, minChunk},
+		{"fast: at most maxChunk", 40 * time.Second, true, 1 << 30, time.Second, maxChunk},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &transfer{c: &Conn{cfg: config{timeout: tt.timeout}}}
+			if tt.progress {
+				tr.onData = func(int64) {}
+			}
+			ch := tr.newChunker()
+			assert.Equal(t, int64(minChunk), ch.size, "the first chunk")
+			ch.took(tt.n, tt.took)
+			assert.InDelta(t, tt.want, ch.size, float64(tt.want)/100)
+		})
+	}
 }

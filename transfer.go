@@ -52,6 +52,7 @@ type transfer struct {
 	n       int64            // data bytes moved
 	werr    error            // the first write error on the data connection
 	low     *lowWater        // a download's receive low-water mark, or nil
+	onData  func(n int64)    // told of each piece of data moved, when set (WithProgress)
 
 	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
 }
@@ -286,16 +287,24 @@ func (t *transfer) read(p []byte) (int, error) {
 	t.c.ctl.watch.extend()
 	t.low.before()
 	n, err := t.data.Read(p)
-	t.n += int64(n)
+	t.moved(int64(n))
 	t.low.after(t.n)
 	return n, t.dataErr(err)
+}
+
+// moved counts n bytes of data moved, and reports them to onData.
+func (t *transfer) moved(n int64) {
+	t.n += n
+	if t.onData != nil && n > 0 {
+		t.onData(n)
+	}
 }
 
 func (t *transfer) write(p []byte) (int, error) {
 	t.watch.extend()
 	t.c.ctl.watch.extend()
 	n, err := t.data.Write(p)
-	t.n += int64(n)
+	t.moved(int64(n))
 	if err != nil && t.werr == nil {
 		t.werr = t.dataErr(err)
 		return n, t.werr
@@ -498,6 +507,20 @@ func (r *Response) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// report has f told of each piece of the download's data as it arrives,
+// by whatever path (splice included), starting with what has been read
+// already.
+func (r *Response) report(f func(n int64)) {
+	if r.peek != nil {
+		<-r.peek // the first read, which counts
+		r.peek = nil
+	}
+	r.t.onData = f
+	if r.t.n > 0 {
+		f(r.t.n)
+	}
+}
+
 // end completes a download that reached the end of its data.
 func (r *Response) end() error {
 	if err := r.t.finish(); err != nil {
@@ -698,7 +721,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // Stor uploads r to a file (STOR), replacing it. It returns after the
 // server confirmed the file with its final reply.
 func (c *Conn) Stor(ctx context.Context, path string, r io.Reader) error {
-	return c.upload(ctx, "STOR", path, r, 0)
+	return c.upload(ctx, "STOR", path, r, 0, nil)
 }
 
 // StorFrom writes r into a file from byte offset on (REST, then STOR), to
@@ -707,17 +730,19 @@ func (c *Conn) StorFrom(ctx context.Context, path string, r io.Reader, offset in
 	if offset < 0 {
 		return fmt.Errorf("ftp: StorFrom %s: negative offset %d", path, offset)
 	}
-	return c.upload(ctx, "STOR", path, r, offset)
+	return c.upload(ctx, "STOR", path, r, offset, nil)
 }
 
 // Append appends r to a file (APPE), creating it if needed.
 func (c *Conn) Append(ctx context.Context, path string, r io.Reader) error {
-	return c.upload(ctx, "APPE", path, r, 0)
+	return c.upload(ctx, "APPE", path, r, 0, nil)
 }
 
 // upload sends r over a data connection. Data goes out at once (servers
 // that omit the 1xx wait for it); a negative reply meanwhile ends it.
-func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64) error {
+// progress, when not nil, is told of the bytes as they go, by whatever
+// path they take (sendfile included).
+func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64, progress func(n int64)) error {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
 		return err
@@ -727,6 +752,7 @@ func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offse
 	if err != nil {
 		return err
 	}
+	t.onData = progress
 	if _, err = t.copyFrom(r); err != nil {
 		err = t.abandon(err)
 		if t.werr != nil && t.watch.cancelErr() == nil {

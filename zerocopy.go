@@ -18,21 +18,29 @@ import (
 // deadline forward, so the copy goes in chunks: each is sized to take about
 // a quarter of the timeout at the rate of the one before, and the deadline
 // moves after each. A stall still ends within the timeout; a slow link gets
-// small chunks, a fast one large ones.
+// small chunks, a fast one large ones. A transfer that reports progress
+// (WithProgress) takes chunks of at most progressEvery, so that its
+// reports keep coming on a slow link too.
 
 const (
-	minChunk = 64 << 10
-	maxChunk = 64 << 20
+	minChunk      = 64 << 10
+	maxChunk      = 64 << 20
+	progressEvery = 250 * time.Millisecond
 )
 
 // chunker sizes the chunks of a zero-copy transfer.
 type chunker struct {
-	timeout time.Duration
-	size    int64
+	every time.Duration // the time a chunk should take
+	size  int64
 }
 
-func newChunker(timeout time.Duration) *chunker {
-	return &chunker{timeout: timeout, size: minChunk}
+// newChunker returns the chunker of t.
+func (t *transfer) newChunker() *chunker {
+	every := t.c.cfg.timeout / 4
+	if t.onData != nil {
+		every = min(every, progressEvery)
+	}
+	return &chunker{every: every, size: minChunk}
 }
 
 // took adjusts the next chunk after n bytes took d.
@@ -41,14 +49,14 @@ func (c *chunker) took(n int64, d time.Duration) {
 		d = time.Microsecond
 	}
 	rate := float64(n) / d.Seconds()
-	c.size = min(max(int64(rate*c.timeout.Seconds()/4), minChunk), maxChunk)
+	c.size = min(max(int64(rate*c.every.Seconds()), minChunk), maxChunk)
 }
 
 // spliceTo moves the rest of a download into f, chunk by chunk. It returns
 // at the end of the data (done) or on an error.
 func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 	t.low.release() // splice waits on the socket without its patience timer
-	ch := newChunker(t.c.cfg.timeout)
+	ch := t.newChunker()
 	var total int64
 	for {
 		t.watch.extend()
@@ -57,7 +65,7 @@ func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 		want := ch.size
 		n, err := f.ReadFrom(&io.LimitedReader{R: tc, N: want})
 		total += n
-		t.n += n
+		t.moved(n)
 		if err != nil {
 			return total, t.dataErr(err)
 		}
@@ -71,7 +79,7 @@ func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 // sendFrom moves an upload from f to the data connection, chunk by chunk,
 // until the end of f or, when limit >= 0, after limit bytes.
 func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, error) {
-	ch := newChunker(t.c.cfg.timeout)
+	ch := t.newChunker()
 	var total int64
 	for {
 		t.watch.extend()
@@ -85,7 +93,7 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, er
 		}
 		n, err := tc.ReadFrom(&io.LimitedReader{R: f, N: want})
 		total += n
-		t.n += n
+		t.moved(n)
 		if err != nil {
 			var ne *net.OpError
 			if errors.As(err, &ne) && t.werr == nil {
