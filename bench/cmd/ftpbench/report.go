@@ -187,7 +187,7 @@ func (r *report) table(b *strings.Builder, cs *caseSpec, ceiling float64) {
 		fmt.Fprintf(b, "- %s\n", n)
 	}
 	fmt.Fprintf(b, "- Load average (1, 5, 15 min) before: %s; after: %s.\n", cs.loadBefore, cs.load)
-	fmt.Fprintf(b, "- %d runs each, alternating (%s); medians; \"ours ÷ this\" is the median of the first row over this row's (above 1: ours is faster).\n\n",
+	fmt.Fprintf(b, "- %d runs each, alternating (%s; each round starts one further along); medians; \"ours ÷ this\" is the median of the first row over this row's (above 1: ours is faster).\n\n",
 		r.o.runs, strings.Join(names(cs), " → "))
 }
 
