@@ -17,15 +17,11 @@ import (
 // withFastMiB sets the rate that raises a download's low-water mark.
 func withFastMiB(d time.Duration) Option { return func(c *config) { c.fastMiB = d } }
 
-// TestDownloadPausesAfterFastStart: a server sends fast, waits until the
-// client has read it all, sends less than a low-water mark's worth and
-// pauses until the client has that too. The raised mark holds those bytes
-// back; the download must get them well within the idle timeout, or the
-// server waits and the client times out.
-func TestDownloadPausesAfterFastStart(t *testing.T) {
-	parts := [][]byte{randomBytes(t, 4<<20), randomBytes(t, 1000), randomBytes(t, 1000)}
-	got := make(chan struct{}) // the client has read a part
-	srv := newRawServer(t, func(s *rawConn) {
+// pausingServer serves one RETR whose data are parts, sent one at a time:
+// after each but the last it waits until the test says, on got, that the
+// client has it.
+func pausingServer(t *testing.T, parts [][]byte, got <-chan struct{}) *rawServer {
+	return newRawServer(t, func(s *rawConn) {
 		s.login()
 		accept := s.epsv()
 		s.expect("RETR")
@@ -47,6 +43,17 @@ func TestDownloadPausesAfterFastStart(t *testing.T) {
 		s.send("226 Done\r\n")
 		s.serve()
 	})
+}
+
+// TestDownloadPausesAfterFastStart: a server sends fast, waits until the
+// client has read it all, sends less than a low-water mark's worth and
+// pauses until the client has that too. The raised mark holds those bytes
+// back; the download must get them well within the idle timeout, or the
+// server waits and the client times out.
+func TestDownloadPausesAfterFastStart(t *testing.T) {
+	parts := [][]byte{randomBytes(t, 4<<20), randomBytes(t, 1000), randomBytes(t, 1000)}
+	got := make(chan struct{}) // the client has read a part
+	srv := pausingServer(t, parts, got)
 	c := dialRaw(t, srv, 10*time.Second, withFastMiB(time.Hour))
 	ctx := context.Background()
 	r, err := c.Retr(ctx, "f")
@@ -84,27 +91,7 @@ func TestDownloadPausesAfterFastStart(t *testing.T) {
 func TestSpliceAfterFastStart(t *testing.T) {
 	head, mid, tail := randomBytes(t, 2<<20), randomBytes(t, 1000), randomBytes(t, 1000)
 	got := make(chan struct{}) // the client has what was sent so far
-	srv := newRawServer(t, func(s *rawConn) {
-		s.login()
-		accept := s.epsv()
-		s.expect("RETR")
-		data := accept()
-		if data == nil {
-			return
-		}
-		s.send("150 Here it comes\r\n")
-		for _, p := range [][]byte{head, mid} {
-			data.Write(p)
-			select {
-			case <-got:
-			case <-time.After(scriptTime):
-			}
-		}
-		data.Write(tail)
-		data.Close()
-		s.send("226 Done\r\n")
-		s.serve()
-	})
+	srv := pausingServer(t, [][]byte{head, mid, tail}, got)
 	c := dialRaw(t, srv, 10*time.Second, withFastMiB(time.Hour))
 	ctx := context.Background()
 	r, err := c.Retr(ctx, "f")
