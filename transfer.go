@@ -691,7 +691,9 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	return r, nil
 }
 
-// readPiece bounds each read of WriteTo from a plain data connection.
+// readPiece bounds each read of WriteTo from a plain data connection
+// until its receive low-water mark is up (then a read takes the mark's
+// 128 KiB: lowwater.go).
 // Short reads keep a fast sender going: the kernel holds the socket while
 // it copies a read out, and what arrives meanwhile waits to be
 // acknowledged. Measured into io.Discard over loopback, medians of 11
