@@ -15,15 +15,7 @@ import (
 // rcvLowat reads the receive low-water mark of conn's socket.
 func rcvLowat(t *testing.T, conn *net.TCPConn) int {
 	t.Helper()
-	raw, err := conn.SyscallConn()
-	require.NoError(t, err)
-	var mark int
-	var serr error
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		mark, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT)
-	}))
-	require.NoError(t, serr)
-	return mark
+	return socketOption(t, conn, syscall.SO_RCVLOWAT)
 }
 
 // tcpPair returns the two ends of a loopback TCP connection.
