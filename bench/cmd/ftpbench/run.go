@@ -26,6 +26,7 @@ type server struct {
 	addr  string
 	data  string // its data folder on disk
 	tls   bool
+	pid   int // the daemon's pid, for its CPU time; 0 if unknown
 }
 
 // env holds servers.env.
@@ -149,6 +150,7 @@ func (b *bench) ensureServers() error {
 		name, variant, _ := strings.Cut(k, "_")
 		s := &server{name: strings.ToLower(name), key: k, addr: b.env[k+"_ADDR"], data: b.env[k+"_DATA"], tls: variant == "TLS"}
 		s.label = labels[name]
+		s.pid = b.serverPID(k)
 		if s.tls {
 			s.label += " FTPS"
 		}
@@ -169,10 +171,14 @@ type sample struct {
 	// idle and iowait, all cores) during the run: client, server and
 	// anything else, to tell a CPU-bound run from a latency-bound one.
 	machine float64
-	rss     int64   // peak RSS, KiB
-	res     *Result // from a Go worker
-	out     string  // stdout of an external command
-	err     error
+	// server is the CPU time of the server's daemon and its session
+	// processes during the run (-1: unknown), to tell a run the server's
+	// one core limits.
+	server float64
+	rss    int64   // peak RSS, KiB
+	res    *Result // from a Go worker
+	out    string  // stdout of an external command
+	err    error
 }
 
 // contender is one implementation in a case.
@@ -190,8 +196,9 @@ type contender struct {
 	group string
 }
 
-// measure runs c once as a process and measures it.
-func (b *bench) measure(c *contender) sample {
+// measure runs c once as a process and measures it, and the CPU time of
+// srv if it is not nil.
+func (b *bench) measure(c *contender, srv *server) sample {
 	if c.prep != nil {
 		if err := c.prep(); err != nil {
 			return sample{err: fmt.Errorf("prepare: %w", err)}
@@ -227,9 +234,18 @@ func (b *bench) measure(c *contender) sample {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	busy0 := machineBusy()
+	srv0, kids0, srvOK := 0.0, []string(nil), false
+	if srv != nil && srv.pid > 0 {
+		srv0, kids0, srvOK = serverCPU(srv.pid)
+	}
 	t0 := time.Now()
 	err := cmd.Run()
-	s := sample{wall: time.Since(t0).Seconds(), machine: machineBusy() - busy0}
+	s := sample{wall: time.Since(t0).Seconds(), machine: machineBusy() - busy0, server: -1}
+	if srvOK {
+		if srv1, ok := serverCPUAfter(srv.pid, kids0); ok {
+			s.server = srv1 - srv0
+		}
+	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
 		// wait4's rusage of time includes its reaped child's CPU.
 		s.cpu = tv(ru.Utime) + tv(ru.Stime)
@@ -283,6 +299,12 @@ func (b *bench) runCase(cs *caseSpec) {
 	cs.loadBefore = loadavg()
 	cs.samples = make([][]sample, len(cs.contenders))
 	n := len(cs.contenders)
+	srv := func() *server { // the server as it is now: a retry may restart it
+		if cs.srv == nil {
+			return nil
+		}
+		return b.servers[cs.srv.key]
+	}
 	for r := range b.o.runs {
 		for k := range n {
 			i := (r + k) % n
@@ -290,7 +312,7 @@ func (b *bench) runCase(cs *caseSpec) {
 			if c.runs > 0 && r >= c.runs {
 				continue
 			}
-			s := b.measure(c)
+			s := b.measure(c, srv())
 			if s.err != nil {
 				// Someone may have restarted the servers (fresh, empty
 				// data folders) or stopped them: check both, then retry
@@ -298,7 +320,7 @@ func (b *bench) runCase(cs *caseSpec) {
 				logf("  run %d %s failed (%v); checking servers and fixtures, retrying once", r+1, c.name, s.err)
 				if err := b.ensureServers(); err == nil {
 					if err = b.fixtures(); err == nil {
-						s = b.measure(c)
+						s = b.measure(c, srv())
 					}
 				}
 			}
