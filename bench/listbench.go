@@ -317,3 +317,48 @@ func BenchList(b *testing.B, li ListImpl, addr, user, pass string, min int) {
 func NewFTPTestListServer(list []string) *ftptest.Server {
 	return ftptest.NewServer(ftptest.WithListLines(ListDir, list...), ftptest.WithoutMLSD())
 }
+
+// BenchFactsMap times what the API's Entry.Facts alone costs for lines, a
+// listing's MLSD lines: one map[string]string per entry, sized for its
+// facts, filled with their names and values. The facts are split before
+// the timer starts (keys already lower case, as the library stores them),
+// so this is the floor under any parser that fills Facts: the map's
+// allocation and inserts, nothing else.
+func BenchFactsMap(b *testing.B, lines []string) {
+	type fact struct{ k, v string }
+	var entries [][]fact
+	for _, l := range lines {
+		facts, _, ok := strings.Cut(l, " ")
+		if !ok || facts == "" {
+			continue
+		}
+		var fs []fact
+		for f := range strings.SplitSeq(strings.TrimSuffix(facts, ";"), ";") {
+			k, v, _ := strings.Cut(f, "=")
+			fs = append(fs, fact{strings.ToLower(k), v})
+		}
+		entries = append(entries, fs)
+	}
+	maps := make([]map[string]string, len(entries)) // kept, as a listing keeps its entries
+	var m0, m1 runtime.MemStats
+	b.ReportAllocs()
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	b.ResetTimer()
+	for range b.N {
+		for i, fs := range entries {
+			m := make(map[string]string, len(fs))
+			for _, f := range fs {
+				m[f.k] = f.v
+			}
+			maps[i] = m
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&m1)
+	per := float64(b.N) * float64(len(entries))
+	b.ReportMetric(float64(len(entries)), "entries")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/entry")
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/per, "allocs/entry")
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/per, "B/entry")
+}

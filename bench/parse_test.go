@@ -68,3 +68,9 @@ func benchFTPTest(b *testing.B, lib string) {
 
 func BenchmarkFTPTestListOurs(b *testing.B)     { benchFTPTest(b, "ours") }
 func BenchmarkFTPTestListJlaffaye(b *testing.B) { benchFTPTest(b, "jlaffaye") }
+
+// BenchmarkFactsMap is the floor under a parser that fills Entry.Facts.
+func BenchmarkFactsMap(b *testing.B) {
+	_, mlsd := listingLines(b)
+	BenchFactsMap(b, mlsd)
+}

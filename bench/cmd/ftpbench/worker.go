@@ -66,6 +66,10 @@ type Result struct {
 	GCs     uint32         `json:"gcs"`         // garbage collections in the worker
 }
 
+// factsFloor names the parse row that times Entry.Facts alone
+// (bench.BenchFactsMap) for the MLSD lines.
+const factsFloor = "floor: Entry.Facts alone (MLSD lines)"
+
 // ParseResult is one parse-only listing benchmark.
 type ParseResult struct {
 	Name          string  `json:"name"`
@@ -701,6 +705,11 @@ func parseBench(j *Job) (*Result, error) {
 			return nil, err
 		}
 	}
+	floor := testing.Benchmark(func(b *testing.B) { lb.BenchFactsMap(b, mlsd) })
+	res.Parse = append(res.Parse, ParseResult{
+		Name: factsFloor, Entries: int(floor.Extra["entries"]), N: floor.N,
+		NsPerEntry: floor.Extra["ns/entry"], AllocsPerEnt: floor.Extra["allocs/entry"], BytesPerEntry: floor.Extra["B/entry"],
+	})
 	ts := lb.NewFTPTestListServer(list)
 	defer ts.Close()
 	for _, lib := range []string{"ours", "jlaffaye"} {
