@@ -813,20 +813,50 @@ func TestActivePortRange(t *testing.T) {
 }
 
 // pure-ftpd sends a second 150, with statistics, after an aborted download.
+// Here the server sends its 1xx replies and then 426 without a byte of
+// data, keeping the data connection open: Retr reads past the 150s and
+// returns the 426 at once, rather than wait for data until the timeout.
 func TestSeveralPreliminaryReplies(t *testing.T) {
 	srv := newServer(t, ftptest.WithRawReply("RETR",
 		"150-Accepted data connection\r\n150 16384.0 kbytes to download\r\n150 0.001 seconds (measured here)\r\n426 ABORT\r\n"))
-	c := dialTest(t, srv)
-	r, err := c.Retr(context.Background(), "f")
-	require.NoError(t, err)
-	require.NoError(t, r.Close())
+	c := dialTest(t, srv, WithTimeout(time.Minute))
+	_, err := c.Retr(context.Background(), "f")
+	var ferr *Error
+	require.ErrorAs(t, err, &ferr)
+	assert.Equal(t, 426, ferr.Code)
 	assert.NoError(t, c.NoOp(context.Background()))
 
 	srv = newServer(t, ftptest.WithRawReply("RETR", strings.Repeat("150 again\r\n", 10)))
-	c = dialTest(t, srv)
-	r, err = c.Retr(context.Background(), "f")
-	require.NoError(t, err)
-	assert.ErrorIs(t, r.Close(), ErrMalformedReply, "an endless run of 1xx replies is refused")
+	c = dialTest(t, srv, WithTimeout(time.Minute))
+	_, err = c.Retr(context.Background(), "f")
+	assert.ErrorIs(t, err, ErrMalformedReply, "an endless run of 1xx replies is refused")
+}
+
+// A refusal ends a download at once though the server keeps the data
+// connection open (vsftpd and pyftpdlib do), whether it comes while the
+// client waits for the first data or before: the second case holds the
+// download back until the refusal has been read.
+func TestRefusalWithDataConnectionOpen(t *testing.T) {
+	replyFirst := func(tr *transfer) { tr.got = append(tr.got, <-tr.replies) }
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"while waiting", nil},
+		{"before waiting", []Option{func(c *config) { c.beforeFirst = replyFirst }}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, ftptest.WithRawReply("RETR", "550 No such file\r\n"))
+			c := dialTest(t, srv, append(tc.opts, WithTimeout(time.Minute))...)
+			for range 5 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := c.Retr(ctx, "f")
+				cancel()
+				require.ErrorIs(t, err, fs.ErrNotExist)
+			}
+			assert.NoError(t, c.NoOp(context.Background()))
+		})
+	}
 }
 
 // pyftpdlib sends "226 Transfer complete" when the client closes a data

@@ -41,7 +41,8 @@ type config struct {
 	location       *time.Location
 	pool           poolConfig // options of NewPool (pool.go)
 	keepAlive      time.Duration
-	fastMiB        time.Duration // a MiB that comes this fast raises the low-water mark (lowwater.go)
+	fastMiB        time.Duration   // a MiB that comes this fast raises the low-water mark (lowwater.go)
+	beforeFirst    func(*transfer) // tests: called as a download is about to wait for its first data
 }
 
 func newConfig(opts []Option) config {

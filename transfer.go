@@ -55,6 +55,10 @@ type transfer struct {
 	onData  func(n int64)    // told of each piece of data moved, when set (WithProgress)
 
 	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
+
+	wakeMu  sync.Mutex
+	waiting bool // the caller waits for the first data (waitFirst)
+	woken   bool // and a refusal ended the wait (wake)
 }
 
 // startTransfer sets up the data connection, sends REST (if offset > 0)
@@ -156,7 +160,8 @@ func closeBoth(conn net.Conn, ln net.Listener) {
 // statistics when a download is aborted. It ignores the caller's
 // cancellation (which interrupts the data connection instead, followed by
 // ABOR), so that the control connection stays in step; its waits are
-// bounded by the timeout, pushed forward while data moves.
+// bounded by the timeout, pushed forward while data moves. A refusal
+// wakes the caller if it still waits for the first data (wake).
 func (t *transfer) readReplies(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for i := 0; ; i++ {
@@ -165,11 +170,46 @@ func (t *transfer) readReplies(ctx context.Context) {
 			err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
 			t.c.ctl.close(err)
 		}
+		if err != nil || r.class() >= 4 {
+			t.wake()
+		}
 		t.replies <- replyResult{r, err}
 		if err != nil || r.class() != 1 {
 			return
 		}
 	}
+}
+
+// wake ends the caller's wait for the first data, or spares it the wait:
+// the server refused the command (or the control connection failed), so
+// no data will come, though the server may keep the data connection open.
+func (t *transfer) wake() {
+	t.wakeMu.Lock()
+	defer t.wakeMu.Unlock()
+	t.woken = true
+	if t.waiting {
+		t.watch.cap(aLongTimeAgo)
+	}
+}
+
+// waitFirst waits on the caller's goroutine for the first data (or the end
+// of it) into buf, unless wake comes first. It reports whether wake came.
+func (t *transfer) waitFirst(buf *bufio.Reader) (woken bool, err error) {
+	t.wakeMu.Lock()
+	if t.woken {
+		t.wakeMu.Unlock()
+		return true, nil
+	}
+	t.waiting = true
+	t.wakeMu.Unlock()
+	_, err = buf.Peek(1)
+	t.wakeMu.Lock()
+	defer t.wakeMu.Unlock()
+	t.waiting = false
+	if t.woken {
+		t.watch.cap(time.Time{})
+	}
+	return t.woken, err
 }
 
 // maxPreliminary bounds the 1xx replies read for one transfer.
@@ -474,7 +514,6 @@ func (c *Conn) resync(ctx context.Context) error {
 type Response struct {
 	t      *transfer
 	buf    *bufio.Reader
-	peek   chan error // the first read, started by Retr; nil once done
 	offset int64
 	err    error // the outcome, once known
 	done   bool  // the final reply has been read
@@ -489,10 +528,6 @@ func (r *Response) Read(p []byte) (int, error) {
 			return 0, r.err
 		}
 		return 0, io.EOF
-	}
-	if r.peek != nil {
-		<-r.peek
-		r.peek = nil
 	}
 	n, err := r.buf.Read(p)
 	switch {
@@ -511,10 +546,6 @@ func (r *Response) Read(p []byte) (int, error) {
 // by whatever path (splice included), starting with what has been read
 // already.
 func (r *Response) report(f func(n int64)) {
-	if r.peek != nil {
-		<-r.peek // the first read, which counts
-		r.peek = nil
-	}
 	r.t.onData = f
 	if r.t.n > 0 {
 		f(r.t.n)
@@ -586,10 +617,6 @@ func (r *Response) Close() error {
 		return r.err
 	}
 	r.closed = true
-	if r.peek != nil {
-		r.t.closeData(true)
-		<-r.peek
-	}
 	if !r.done {
 		if err := r.t.abandon(nil); err != nil && r.err == nil {
 			r.err = err
@@ -621,10 +648,11 @@ func (c *Conn) RetrFrom(ctx context.Context, path string, offset int64) (*Respon
 	return c.download(ctx, "RETR", path, offset)
 }
 
-// download starts a transfer that reads data and returns once either the
-// first reply or the first data has arrived, whichever comes first: an
-// error reply (no such file) is returned here, and a server that sends no
-// 1xx at all does not stall.
+// download starts a transfer that reads data and returns once the first
+// data has arrived or the data has ended, or the server has refused the
+// command: a refusal (no such file) is returned here even from a server
+// that keeps the data connection open, and a server that sends no 1xx at
+// all does not stall.
 func (c *Conn) download(ctx context.Context, verb, arg string, offset int64) (*Response, error) {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
@@ -651,42 +679,36 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	if err != nil {
 		return nil, err
 	}
-	r := &Response{t: t, offset: offset, peek: make(chan error, 1), free: func() {}}
+	r := &Response{t: t, offset: offset, free: func() {}}
 	// A small buffer: it holds the first byte that tells data has come;
 	// reads as large as it go around it, straight into the caller's buffer.
 	r.buf = bufio.NewReaderSize(readerFunc(t.read), 4<<10)
-	go func() {
-		_, err := r.buf.Peek(1)
-		r.peek <- err
-	}()
-	select {
-	case err := <-r.peek:
-		r.peek = nil
-		if err == nil {
-			break // data: the transfer is on
-		}
-		if t.watch.cancelErr() != nil {
-			return nil, t.abandon(err)
-		}
-		// No data, only an end or a failure: wait for the reply that says why.
-		if werr := t.await(func() bool { return len(t.got) > 0 }); werr != nil {
-			t.closeData(true)
-			return nil, werr
-		}
-		if err := t.failed(); err != nil {
-			t.closeData(true)
-			return nil, err
-		}
-		if err != io.EOF { // the server is on, the data connection is not
-			return nil, t.abandon(err)
-		}
-	case res := <-t.replyCh():
-		t.got = append(t.got, res)
-		if err := t.failed(); err != nil {
-			t.closeData(true)
-			<-r.peek
-			return nil, err
-		}
+	if c.cfg.beforeFirst != nil {
+		c.cfg.beforeFirst(t)
+	}
+	woken, err := t.waitFirst(r.buf)
+	if err == nil && !woken {
+		return r, nil // data: the transfer is on
+	}
+	if t.watch.cancelErr() != nil {
+		return nil, t.abandon(err)
+	}
+	// No data, only an end or a failure: wait for the reply that says why
+	// (the refusal that woke the wait, if one did).
+	enough := func() bool { return len(t.got) > 0 }
+	if woken {
+		enough = t.complete
+	}
+	if werr := t.await(enough); werr != nil {
+		t.closeData(true)
+		return nil, werr
+	}
+	if err := t.failed(); err != nil {
+		t.closeData(true)
+		return nil, err
+	}
+	if err != nil && err != io.EOF { // the server is on, the data connection is not
+		return nil, t.abandon(err)
 	}
 	return r, nil
 }

@@ -136,10 +136,6 @@ func (t *transfer) copyFrom(r io.Reader) (int64, error) {
 // spliceTo writes the rest of a download into f: what the reader has
 // buffered, then the data connection by splice.
 func (r *Response) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
-	if r.peek != nil {
-		<-r.peek
-		r.peek = nil
-	}
 	var total int64
 	if n := r.buf.Buffered(); n > 0 {
 		b, _ := r.buf.Peek(n)
