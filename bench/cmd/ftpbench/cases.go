@@ -86,7 +86,7 @@ func (b *bench) caseDownload(s *server) {
 		if !toFile {
 			dst, where, id = "discard", "to io.Discard (curl: -o /dev/null)", "1b"
 		}
-		cs := &caseSpec{id: id, srv: s.measured(), title: fmt.Sprintf("Download %s %s, %s", size(b.o.bigSize), where, s.label),
+		cs := &caseSpec{id: id, srv: s, title: fmt.Sprintf("Download %s %s, %s", size(b.o.bigSize), where, s.label),
 			unit: "GB/s", amount: float64(b.o.bigSize), bytes: true}
 		prep := func() error {
 			os.Remove(filepath.Join(b.o.local, "dl", "big.bin"))
@@ -137,7 +137,7 @@ func (b *bench) caseDownload(s *server) {
 
 // caseUpload is case 2 (and 6): the large file from an *os.File.
 func (b *bench) caseUpload(s *server) {
-	cs := &caseSpec{id: "2", srv: s.measured(), title: fmt.Sprintf("Upload %s from an *os.File, %s", size(b.o.bigSize), s.label),
+	cs := &caseSpec{id: "2", srv: s, title: fmt.Sprintf("Upload %s from an *os.File, %s", size(b.o.bigSize), s.label),
 		unit: "GB/s", amount: float64(b.o.bigSize), bytes: true}
 	up := filepath.Join(s.data, remoteUp, "big.bin")
 	prep := func() error { os.Remove(up); return nil }
@@ -213,7 +213,7 @@ func (b *bench) caseSmall(s *server, conns int) {
 		if !down {
 			dir = "upload"
 		}
-		cs := &caseSpec{id: id, srv: s.measured(), title: fmt.Sprintf("%d × %s files, %s, %s, %s", n, size(int64(b.o.smallSize)), dir, how, s.label),
+		cs := &caseSpec{id: id, srv: s, title: fmt.Sprintf("%d × %s files, %s, %s, %s", n, size(int64(b.o.smallSize)), dir, how, s.label),
 			unit: "files/s", amount: float64(n)}
 		for _, impl := range []string{"ours", "jlaffaye"} {
 			op := "getmany"
@@ -301,7 +301,7 @@ func (s *server) hasMLSD() bool { return s.name != "vsftpd" }
 
 // caseList is case 5, end to end: the big directory listed by each client.
 func (b *bench) caseList(s *server) {
-	cs := &caseSpec{id: "5", srv: s.measured(), title: fmt.Sprintf("Listing a directory of %d entries end to end, %s", b.o.listCount, s.label),
+	cs := &caseSpec{id: "5", srv: s, title: fmt.Sprintf("Listing a directory of %d entries end to end, %s", b.o.listCount, s.label),
 		unit: "entries/s", amount: float64(b.o.listCount)}
 	checkWorker := func(sm *sample) error {
 		if sm.res.Entries < b.o.listCount {

@@ -234,16 +234,16 @@ func (b *bench) measure(c *contender, srv *server) sample {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	busy0 := machineBusy()
-	srv0, kids0, srvOK := 0.0, []string(nil), false
+	var meter *cpuMeter
 	if srv != nil && srv.pid > 0 {
-		srv0, kids0, srvOK = serverCPU(srv.pid)
+		meter = startMeter(srv.pid)
 	}
 	t0 := time.Now()
 	err := cmd.Run()
 	s := sample{wall: time.Since(t0).Seconds(), machine: machineBusy() - busy0, server: -1}
-	if srvOK {
-		if srv1, ok := serverCPUAfter(srv.pid, kids0); ok {
-			s.server = srv1 - srv0
+	if meter != nil {
+		if v, ok := meter.finish(); ok {
+			s.server = v
 		}
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
