@@ -293,20 +293,28 @@ func BenchList(b *testing.B, li ListImpl, addr, user, pass string, min int) {
 	if err != nil || n < min {
 		b.Fatalf("%v: %d entries (want %d), %v", li, n, min, err)
 	}
+	perEntry(b, n, func() {
+		if _, err := l.List(); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// perEntry times b.N calls of once, each of which handles entries
+// entries, and reports ns, allocations and bytes per entry.
+func perEntry(b *testing.B, entries int, once func()) {
 	var m0, m1 runtime.MemStats
 	b.ReportAllocs()
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := l.List(); err != nil {
-			b.Fatal(err)
-		}
+		once()
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)
-	per := float64(b.N) * float64(n)
-	b.ReportMetric(float64(n), "entries")
+	per := float64(b.N) * float64(entries)
+	b.ReportMetric(float64(entries), "entries")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/entry")
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/per, "allocs/entry")
 	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/per, "B/entry")
@@ -340,12 +348,7 @@ func BenchFactsMap(b *testing.B, lines []string) {
 		entries = append(entries, fs)
 	}
 	maps := make([]map[string]string, len(entries)) // kept, as a listing keeps its entries
-	var m0, m1 runtime.MemStats
-	b.ReportAllocs()
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	b.ResetTimer()
-	for range b.N {
+	perEntry(b, len(entries), func() {
 		for i, fs := range entries {
 			m := make(map[string]string, len(fs))
 			for _, f := range fs {
@@ -353,12 +356,5 @@ func BenchFactsMap(b *testing.B, lines []string) {
 			}
 			maps[i] = m
 		}
-	}
-	b.StopTimer()
-	runtime.ReadMemStats(&m1)
-	per := float64(b.N) * float64(len(entries))
-	b.ReportMetric(float64(len(entries)), "entries")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/entry")
-	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/per, "allocs/entry")
-	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/per, "B/entry")
+	})
 }
