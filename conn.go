@@ -46,6 +46,10 @@ type control struct {
 	// noops counts the NOOPs a transfer's keepalive sent whose answers
 	// have not been read yet.
 	noops atomic.Int32
+	// poll waits on this connection and a data connection at once; made
+	// by the first download (poller), nil where there is none.
+	poll      *poller
+	pollTried bool
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -168,6 +172,9 @@ func (c *control) answersKeepAlive(reply *Reply) bool {
 // what was being done.
 func (c *control) check(about string, reply *Reply, err error) (*Reply, error) {
 	what := "reply to " + mask(about)
+	if cerr := c.closedErr(); err != nil && cerr != nil {
+		return nil, fmt.Errorf("ftp: %s: %w", what, cerr) // Close came first
+	}
 	if err != nil {
 		err = fmt.Errorf("ftp: %s: %w", what, err)
 		c.close(err)
@@ -217,7 +224,29 @@ func (c *control) close(reason error) error {
 	if c.err == nil {
 		c.err = ErrClosed
 	}
+	if c.poll != nil {
+		c.poll.close()
+	}
 	return c.nc.Close()
+}
+
+// poller returns the connection's poller, made on first use, or nil where
+// there is none: not on Linux, or not a plain TCP connection (a TLS
+// record may hold a reply that the socket no longer shows).
+func (c *control) poller() *poller {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.err != nil {
+		return nil
+	}
+	if !c.pollTried {
+		c.pollTried = true
+		c.poll = newPoller(c.nc, c.watch.timeout)
+	}
+	if _, plain := c.nc.(*net.TCPConn); !plain {
+		return nil
+	}
+	return c.poll
 }
 
 // closedErr returns the error for a call on a closed connection, or nil.
@@ -292,11 +321,11 @@ func printable(s string) string {
 }
 
 // watchdog applies a context and an idle timeout to one connection's
-// deadlines for the span of one operation: start arms it, extend pushes
-// the idle deadline forward after progress, stop disarms it. Cancelling the
-// context interrupts a blocked read or write at once.
+// deadlines (or a poller's) for the span of one operation: start arms it,
+// extend pushes the idle deadline forward after progress, stop disarms it.
+// Cancelling the context interrupts a blocked read or write at once.
 type watchdog struct {
-	nc      net.Conn
+	nc      deadliner
 	timeout time.Duration
 
 	mu        sync.Mutex
@@ -309,7 +338,13 @@ type watchdog struct {
 	release   func() bool
 }
 
-func newWatchdog(nc net.Conn, timeout time.Duration) *watchdog {
+// deadliner is what a watchdog bounds: a net.Conn, or the *os.File of a
+// poller.
+type deadliner interface {
+	SetDeadline(t time.Time) error
+}
+
+func newWatchdog(nc deadliner, timeout time.Duration) *watchdog {
 	return &watchdog{nc: nc, timeout: timeout}
 }
 

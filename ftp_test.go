@@ -608,10 +608,10 @@ func TestOddTransferReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, mode := range []Option{WithPassive(), WithActive()} {
-			t.Run(tt.name, func(t *testing.T) {
+			forEachWait(t, tt.name, func(t *testing.T, wait Option) {
 				srv := newServer(t, tt.opt)
 				srv.WriteFile("f", data)
-				c := dialTest(t, srv, mode)
+				c := dialTest(t, srv, mode, wait)
 				assert.Equal(t, data, retrAll(t, c, "f"))
 				require.NoError(t, c.Stor(context.Background(), "g", bytes.NewReader(data)))
 				stored, err := srv.ReadFile("g")
@@ -817,19 +817,22 @@ func TestActivePortRange(t *testing.T) {
 // data, keeping the data connection open: Retr reads past the 150s and
 // returns the 426 at once, rather than wait for data until the timeout.
 func TestSeveralPreliminaryReplies(t *testing.T) {
-	srv := newServer(t, ftptest.WithRawReply("RETR",
-		"150-Accepted data connection\r\n150 16384.0 kbytes to download\r\n150 0.001 seconds (measured here)\r\n426 ABORT\r\n"))
-	c := dialTest(t, srv, WithTimeout(time.Minute))
-	_, err := c.Retr(context.Background(), "f")
-	var ferr *Error
-	require.ErrorAs(t, err, &ferr)
-	assert.Equal(t, 426, ferr.Code)
-	assert.NoError(t, c.NoOp(context.Background()))
-
-	srv = newServer(t, ftptest.WithRawReply("RETR", strings.Repeat("150 again\r\n", 10)))
-	c = dialTest(t, srv, WithTimeout(time.Minute))
-	_, err = c.Retr(context.Background(), "f")
-	assert.ErrorIs(t, err, ErrMalformedReply, "an endless run of 1xx replies is refused")
+	forEachWait(t, "426", func(t *testing.T, wait Option) {
+		srv := newServer(t, ftptest.WithRawReply("RETR",
+			"150-Accepted data connection\r\n150 16384.0 kbytes to download\r\n150 0.001 seconds (measured here)\r\n426 ABORT\r\n"))
+		c := dialTest(t, srv, wait, WithTimeout(time.Minute))
+		_, err := c.Retr(context.Background(), "f")
+		var ferr *Error
+		require.ErrorAs(t, err, &ferr)
+		assert.Equal(t, 426, ferr.Code)
+		assert.NoError(t, c.NoOp(context.Background()))
+	})
+	forEachWait(t, "endless", func(t *testing.T, wait Option) {
+		srv := newServer(t, ftptest.WithRawReply("RETR", strings.Repeat("150 again\r\n", 10)))
+		c := dialTest(t, srv, wait, WithTimeout(time.Minute))
+		_, err := c.Retr(context.Background(), "f")
+		assert.ErrorIs(t, err, ErrMalformedReply, "an endless run of 1xx replies is refused")
+	})
 }
 
 // A refusal ends a download at once though the server keeps the data
@@ -837,7 +840,7 @@ func TestSeveralPreliminaryReplies(t *testing.T) {
 // client waits for the first data or before: the second case holds the
 // download back until the refusal has been read.
 func TestRefusalWithDataConnectionOpen(t *testing.T) {
-	replyFirst := func(tr *transfer) { tr.got = append(tr.got, <-tr.replies) }
+	replyFirst := func(tr *transfer) { tr.got = append(tr.got, tr.next()) }
 	for _, tc := range []struct {
 		name string
 		opts []Option
@@ -845,9 +848,9 @@ func TestRefusalWithDataConnectionOpen(t *testing.T) {
 		{"while waiting", nil},
 		{"before waiting", []Option{func(c *config) { c.beforeFirst = replyFirst }}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		forEachWait(t, tc.name, func(t *testing.T, wait Option) {
 			srv := newServer(t, ftptest.WithRawReply("RETR", "550 No such file\r\n"))
-			c := dialTest(t, srv, append(tc.opts, WithTimeout(time.Minute))...)
+			c := dialTest(t, srv, append(tc.opts, wait, WithTimeout(time.Minute))...)
 			for range 5 {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				_, err := c.Retr(ctx, "f")
@@ -935,4 +938,19 @@ func TestFileTransfersZeroCopy(t *testing.T) {
 		assert.ErrorIs(t, err, ErrShortTransfer)
 		assert.ErrorIs(t, r.Close(), ErrShortTransfer)
 	})
+}
+
+// forEachWait runs f as two subtests of name: with downloads waiting for
+// data on the poller (where there is one), and with their replies read in
+// the background, the two ways a transfer hears the server while it waits.
+func forEachWait(t *testing.T, name string, f func(t *testing.T, wait Option)) {
+	for _, w := range []struct {
+		name string
+		opt  Option
+	}{
+		{"poller", func(*config) {}},
+		{"background", func(c *config) { c.noPoller = true }},
+	} {
+		t.Run(name+"/"+w.name, func(t *testing.T) { f(t, w.opt) })
+	}
 }

@@ -293,9 +293,9 @@ func TestSilentServer(t *testing.T) {
 		}, func(c *Conn) error { _, err := c.NameList(context.Background(), ""); return err }, "closed"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forEachWait(t, tt.name, func(t *testing.T, wait Option) {
 			srv := newRawServer(t, tt.script)
-			c := dialRaw(t, srv, timeout)
+			c := dialRaw(t, srv, timeout, wait)
 			start := time.Now()
 			err := tt.call(c)
 			elapsed := time.Since(start)
@@ -570,7 +570,7 @@ func TestTransferReplyOrder(t *testing.T) {
 		{"two 1xx", "125 Already open\r\n150 Opening\r\n", "226 Done\r\n", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forEachWait(t, tt.name, func(t *testing.T, wait Option) {
 			srv := newRawServer(t, func(s *rawConn) {
 				s.login()
 				accept := s.epsv()
@@ -581,7 +581,7 @@ func TestTransferReplyOrder(t *testing.T) {
 				s.send(tt.after)
 				s.serve()
 			})
-			c := dialRaw(t, srv, 5*time.Second)
+			c := dialRaw(t, srv, 5*time.Second, wait)
 			got, err := download(context.Background(), c, "f")
 			if tt.err {
 				require.Error(t, err)
@@ -849,11 +849,11 @@ func TestCancellation(t *testing.T) {
 		}},
 	)
 	for _, st := range stages {
-		t.Run(st.name, func(t *testing.T) {
+		forEachWait(t, st.name, func(t *testing.T, wait Option) {
 			reached := make(chan struct{})
 			srv := newRawServer(t, st.script(reached))
 			// The timeout is long: only the cancellation can end the wait.
-			c := dialRaw(t, srv, 20*time.Second)
+			c := dialRaw(t, srv, 20*time.Second, wait)
 			cctx, cancel := context.WithCancel(ctx)
 			go func() {
 				select {
@@ -922,6 +922,34 @@ func TestCancellation(t *testing.T) {
 			assert.Less(t, time.Since(start), margin)
 		})
 	}
+}
+
+// TestCloseWhileWaiting: Close from another goroutine ends a download
+// that waits for its first data or its first reply, at once.
+func TestCloseWhileWaiting(t *testing.T) {
+	forEachWait(t, "Retr", func(t *testing.T, wait Option) {
+		reached := make(chan struct{})
+		srv := newRawServer(t, func(s *rawConn) {
+			s.login()
+			accept := s.epsv()
+			s.expect("RETR")
+			accept()
+			close(reached)
+			s.hang()
+		})
+		c := dialRaw(t, srv, 20*time.Second, wait)
+		go func() {
+			select {
+			case <-reached:
+			case <-t.Context().Done():
+			}
+			c.Close()
+		}()
+		start := time.Now()
+		_, err := c.Retr(context.Background(), "f")
+		assert.ErrorIs(t, err, ErrClosed)
+		assert.Less(t, time.Since(start), margin)
+	})
 }
 
 // noWalk is a WalkDirFunc that stops at the first error.

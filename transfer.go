@@ -36,16 +36,20 @@ type replyResult struct {
 }
 
 // transfer is one command with a data connection (RETR, STOR, APPE, LIST,
-// NLST, MLSD). Its replies, a preliminary 1xx and the final one, are read
-// in the background, so that a server that answers while the client waits
-// on the data connection is heard at once, and a server that omits the
-// 1xx or sends the final reply early does no harm.
+// NLST, MLSD). Its replies, a preliminary 1xx and the final one, are
+// heard while the client waits on the data connection, so that a refusal
+// ends the wait at once, and a server that omits the 1xx or sends the
+// final reply early does no harm. A download on plain connections waits on
+// both at once with the control connection's poller (Linux) and reads each
+// reply as it comes, on the caller's goroutine; other transfers have a
+// goroutine read the replies in the background (readReplies).
 type transfer struct {
 	c       *Conn
 	ctx     context.Context  // the caller's: it ends any wait of the transfer
 	cmd     string           // the command line, for errors
 	data    net.Conn         // nil until connected
 	watch   *watchdog        // the data connection's deadlines
+	poll    *poller          // waits on both connections; nil when replies come from readReplies
 	replies chan replyResult // from the background reader
 	got     []replyResult    // received so far
 	upload  bool             // data flows to the server
@@ -89,8 +93,13 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, ctx: ctx, cmd: line, replies: make(chan replyResult, maxPreliminary), upload: verb == "STOR" || verb == "APPE"}
-	go t.readReplies(ctx)
+	t := &transfer{c: c, ctx: ctx, cmd: line, upload: verb == "STOR" || verb == "APPE"}
+	if !t.upload && ln == nil && c.tls == nil && !c.cfg.noPoller {
+		t.poll = c.ctl.poller()
+	}
+	if t.poll == nil {
+		t.background()
+	}
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
 			return nil, t.abandon(err)
@@ -153,31 +162,59 @@ func closeBoth(conn net.Conn, ln net.Listener) {
 	}
 }
 
+// background has a goroutine read the replies (readReplies) from now on.
+func (t *transfer) background() {
+	t.poll = nil
+	t.replies = make(chan replyResult, maxPreliminary)
+	go t.readReplies(len(t.got))
+}
+
 // readReplies reads the replies to the command up to the final one (the
-// first that is not 1xx), and sends each on t.replies; the last one sent
-// always completes the transfer, so a receiver never waits for nothing.
-// More than one 1xx is tolerated: pure-ftpd sends a second 150 with its
-// statistics when a download is aborted. It ignores the caller's
-// cancellation (which interrupts the data connection instead, followed by
-// ABOR), so that the control connection stays in step; its waits are
-// bounded by the timeout, pushed forward while data moves. A refusal
-// wakes the caller if it still waits for the first data (wake).
-func (t *transfer) readReplies(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	for i := 0; ; i++ {
-		r, err := t.c.ctl.readReply(ctx, t.cmd)
-		if err == nil && r.class() == 1 && i == maxPreliminary-1 {
-			err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
-			t.c.ctl.close(err)
-		}
-		if err != nil || r.class() >= 4 {
+// first that is not 1xx), after the first read ones, and sends each on
+// t.replies; the last one sent always completes the transfer, so a
+// receiver never waits for nothing. A refusal wakes the caller if it still
+// waits for the first data (wake).
+func (t *transfer) readReplies(read int) {
+	for i := read; ; i++ {
+		res := t.readOne(i)
+		if res.refusal() {
 			t.wake()
 		}
-		t.replies <- replyResult{r, err}
-		if err != nil || r.class() != 1 {
+		t.replies <- res
+		if res.err != nil || res.r.class() != 1 {
 			return
 		}
 	}
+}
+
+// readOne reads the next reply, after i others. More than one 1xx is
+// tolerated: pure-ftpd sends a second 150 with its statistics when a
+// download is aborted. It ignores the caller's cancellation (which
+// interrupts the data connection instead, followed by ABOR), so that the
+// control connection stays in step; its wait is bounded by the timeout,
+// pushed forward while data moves.
+func (t *transfer) readOne(i int) replyResult {
+	r, err := t.c.ctl.readReply(context.WithoutCancel(t.ctx), t.cmd)
+	if err == nil && r.class() == 1 && i == maxPreliminary-1 {
+		err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
+		t.c.ctl.close(err)
+	}
+	return replyResult{r, err}
+}
+
+// next returns the next reply: from the background reader if one runs,
+// else read here.
+func (t *transfer) next() replyResult {
+	if t.replies != nil {
+		return <-t.replies
+	}
+	return t.readOne(len(t.got))
+}
+
+// refusal reports whether the reply refuses the command, or none came: no
+// data will follow, though the server may keep the data connection open.
+func (res replyResult) refusal() bool {
+	return res.err != nil || res.r.class() >= 4
 }
 
 // wake ends the caller's wait for the first data, or spares it the wait:
@@ -193,8 +230,12 @@ func (t *transfer) wake() {
 }
 
 // waitFirst waits on the caller's goroutine for the first data (or the end
-// of it) into buf, unless wake comes first. It reports whether wake came.
+// of it) into buf, unless a refusal comes first (wake, or pollFirst). It
+// reports whether one did.
 func (t *transfer) waitFirst(buf *bufio.Reader) (woken bool, err error) {
+	if t.poll != nil {
+		return t.pollFirst(buf)
+	}
 	t.wakeMu.Lock()
 	if t.woken {
 		t.wakeMu.Unlock()
@@ -210,6 +251,53 @@ func (t *transfer) waitFirst(buf *bufio.Reader) (woken bool, err error) {
 		t.watch.cap(time.Time{})
 	}
 	return t.woken, err
+}
+
+// pollFirst is waitFirst with the poller: it waits on both connections,
+// reads each reply as it comes, and ends at the first data, the end of the
+// data, a refusal, or when nothing at all came within the timeout
+// (errNoAnswer).
+func (t *transfer) pollFirst(buf *bufio.Reader) (woken bool, err error) {
+	p := t.poll
+	if p.add(t.data) != nil {
+		t.background()
+		return t.waitFirst(buf)
+	}
+	defer p.remove(t.data)
+	p.watch.start(t.ctx)
+	defer p.watch.stop()
+	for !t.complete() {
+		if t.c.ctl.text.R.Buffered() == 0 { // else a reply is in already
+			data, err := p.wait()
+			if err != nil {
+				return false, t.pollErr(err)
+			}
+			if data {
+				break
+			}
+		}
+		t.got = append(t.got, t.readOne(len(t.got)))
+	}
+	if t.complete() && t.got[len(t.got)-1].refusal() {
+		return true, nil
+	}
+	_, err = buf.Peek(1)
+	return false, err
+}
+
+// errNoAnswer is wrapped by the error of a download that got neither data
+// nor a reply within the timeout.
+var errNoAnswer = errors.New("neither data nor a reply came")
+
+// pollErr says why a wait of pollFirst failed.
+func (t *transfer) pollErr(err error) error {
+	if cerr := t.poll.watch.cancelErr(); cerr != nil {
+		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+	}
+	if cerr := t.c.ctl.closedErr(); cerr != nil {
+		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+	}
+	return fmt.Errorf("ftp: %s: %w within %v: %w", t.cmd, errNoAnswer, t.c.cfg.timeout, err)
 }
 
 // maxPreliminary bounds the 1xx replies read for one transfer.
@@ -233,7 +321,7 @@ func (t *transfer) replyCh() chan replyResult {
 // final waits for the final reply and returns it.
 func (t *transfer) final() replyResult {
 	for !t.complete() {
-		t.got = append(t.got, <-t.replies)
+		t.got = append(t.got, t.next())
 	}
 	return t.got[len(t.got)-1]
 }
@@ -248,7 +336,7 @@ func (t *transfer) await(enough func() bool) error {
 	}
 	stop := t.onCancel()
 	for !enough() {
-		t.got = append(t.got, <-t.replies)
+		t.got = append(t.got, t.next())
 	}
 	if stop() {
 		if last := t.got[len(t.got)-1]; last.err != nil {
@@ -690,7 +778,7 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	if err == nil && !woken {
 		return r, nil // data: the transfer is on
 	}
-	if t.watch.cancelErr() != nil {
+	if t.watch.cancelErr() != nil || errors.Is(err, errNoAnswer) {
 		return nil, t.abandon(err)
 	}
 	// No data, only an end or a failure: wait for the reply that says why
