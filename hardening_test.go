@@ -426,9 +426,9 @@ func TestConnectionFaults(t *testing.T) {
 			func(t *testing.T, err error) { assert.ErrorIs(t, err, ErrClosed) }, "closed"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forEachWait(t, tt.name, func(t *testing.T, wait Option) {
 			srv := newRawServer(t, tt.script)
-			var opts []Option
+			opts := []Option{wait}
 			if strings.Contains(tt.name, "active") {
 				opts = append(opts, WithActive())
 			}
@@ -646,7 +646,7 @@ func TestShortTransfers(t *testing.T) {
 	})
 	for _, final := range []string{"552 Exceeded storage allocation\r\n", "451 Local error in processing\r\n"} {
 		code, _ := strconv.Atoi(final[:3])
-		t.Run("upload refused midway with "+final[:3], func(t *testing.T) {
+		forEachWait(t, "upload refused midway with "+final[:3], func(t *testing.T, wait Option) {
 			srv := newRawServer(t, func(s *rawConn) {
 				s.login()
 				accept := s.epsv()
@@ -657,7 +657,7 @@ func TestShortTransfers(t *testing.T) {
 				s.send(final)
 				s.serve()
 			})
-			c := dialRaw(t, srv, 5*time.Second)
+			c := dialRaw(t, srv, 5*time.Second, wait)
 			err := c.Stor(context.Background(), "f", io.LimitReader(zeros{}, 1<<30))
 			assertCode(t, err, code)
 			assert.Equal(t, "usable", connState(t, c))

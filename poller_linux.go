@@ -19,7 +19,9 @@ import (
 // each reply across: 2,000 downloads of 4 KiB from vsftpd into a file,
 // 5 alternating runs, went from 320 to 261 µs of CPU per file and from
 // 1,423 to 1,496 files/s (medians) with the poller, and from 7.5 futex
-// calls per file to 0.5 (strace).
+// calls per file to 0.5 (strace). Uploads need no wait of their own: with
+// their replies read after the data, 2,000 uploads of 4 KiB from a file
+// went from 349 to 267 µs per file, 1,124 to 1,167 files/s.
 type poller struct {
 	f     *os.File // the epoll instance
 	raw   syscall.RawConn

@@ -39,10 +39,12 @@ type replyResult struct {
 // NLST, MLSD). Its replies, a preliminary 1xx and the final one, are
 // heard while the client waits on the data connection, so that a refusal
 // ends the wait at once, and a server that omits the 1xx or sends the
-// final reply early does no harm. A download on plain connections waits on
-// both at once with the control connection's poller (Linux) and reads each
-// reply as it comes, on the caller's goroutine; other transfers have a
-// goroutine read the replies in the background (readReplies).
+// final reply early does no harm. On plain passive connections (Linux)
+// the replies are read on the caller's goroutine: a download waits for
+// its first data on the control connection's poller, which wakes for
+// whichever connection speaks first, and an upload reads them once its
+// data are out. Other transfers have a goroutine read the replies in the
+// background (readReplies).
 type transfer struct {
 	c       *Conn
 	ctx     context.Context  // the caller's: it ends any wait of the transfer
@@ -94,7 +96,7 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		return nil, err
 	}
 	t := &transfer{c: c, ctx: ctx, cmd: line, upload: verb == "STOR" || verb == "APPE"}
-	if !t.upload && ln == nil && c.tls == nil && !c.cfg.noPoller {
+	if ln == nil && c.tls == nil && !c.cfg.noPoller {
 		t.poll = c.ctl.poller()
 	}
 	if t.poll == nil {
@@ -851,7 +853,8 @@ func (c *Conn) Append(ctx context.Context, path string, r io.Reader) error {
 }
 
 // upload sends r over a data connection. Data goes out at once (servers
-// that omit the 1xx wait for it); a negative reply meanwhile ends it.
+// that omit the 1xx wait for it); a server that refuses it midway breaks
+// the data connection, and its reply says why.
 // progress, when not nil, is told of the bytes as they go, by whatever
 // path they take (sendfile included).
 func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64, progress func(n int64)) error {
