@@ -47,7 +47,7 @@ type control struct {
 	// have not been read yet.
 	noops atomic.Int32
 	// poll waits on this connection and a data connection at once; made
-	// by the first download (poller), nil where there is none.
+	// by the first transfer (poller), nil where there is none.
 	poll      *poller
 	pollTried bool
 }
@@ -171,11 +171,11 @@ func (c *control) answersKeepAlive(reply *Reply) bool {
 // check closes the connection after a failed or 421 exchange and says
 // what was being done.
 func (c *control) check(about string, reply *Reply, err error) (*Reply, error) {
-	what := "reply to " + mask(about)
-	if cerr := c.closedErr(); err != nil && cerr != nil {
-		return nil, fmt.Errorf("ftp: %s: %w", what, cerr) // Close came first
-	}
 	if err != nil {
+		what := "reply to " + mask(about)
+		if cerr := c.closedErr(); cerr != nil {
+			return nil, fmt.Errorf("ftp: %s: %w", what, cerr) // Close came first
+		}
 		err = fmt.Errorf("ftp: %s: %w", what, err)
 		c.close(err)
 		return nil, err
@@ -355,6 +355,10 @@ func (w *watchdog) start(ctx context.Context) {
 	w.ctx, w.cancelled, w.active, w.setAt = ctx, false, true, time.Time{}
 	w.mu.Unlock()
 	w.extend()
+	if ctx.Done() == nil { // a context that is never cancelled
+		w.release = neverCancelled
+		return
+	}
 	w.release = context.AfterFunc(ctx, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -364,6 +368,10 @@ func (w *watchdog) start(ctx context.Context) {
 		}
 	})
 }
+
+// neverCancelled is the release of a context.AfterFunc for a context that
+// is never cancelled (Background, WithoutCancel), which needs none.
+func neverCancelled() bool { return false }
 
 // cancelErr returns the context's error if the context cancelled the
 // operation under way, else nil.

@@ -292,6 +292,17 @@ func conformance(t *testing.T, addr string, env map[string]string, mode string, 
 	require.NoError(t, c.StorFrom(ctx, path.Join(dir, "resume.bin"), bytes.NewReader(big[off:]), off))
 	assert.Equal(t, sha256.Sum256(big), download(t, ctx, c, path.Join(dir, "resume.bin"), 0), "StorFrom")
 
+	// Refusals are errors at once, and leave the Conn in step for the next
+	// transfer (pyftpdlib answers a closed unused data connection with 226).
+	start := time.Now()
+	_, err = c.Retr(ctx, path.Join(dir, "missing.bin"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "Retr of a missing file")
+	assert.Error(t, c.Stor(ctx, path.Join(dir, "missing", "x.bin"), bytes.NewReader(files["one.bin"])), "Stor into a missing folder")
+	_, err = c.Retr(ctx, path.Join(dir, "missing.bin"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "Retr of a missing file")
+	assert.Less(t, time.Since(start), 5*time.Second, "refusals without waiting for a timeout")
+	assert.Equal(t, sha256.Sum256(files["one.bin"]), download(t, ctx, c, path.Join(dir, "one.bin"), 0), "RETR after refusals")
+
 	require.NoError(t, c.Append(ctx, path.Join(dir, "64k.bin"), bytes.NewReader(files["one.bin"])))
 	grown := append(append([]byte{}, files["64k.bin"]...), files["one.bin"]...)
 	assert.Equal(t, sha256.Sum256(grown), download(t, ctx, c, path.Join(dir, "64k.bin"), 0), "Append")

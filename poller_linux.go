@@ -27,6 +27,12 @@ type poller struct {
 	raw   syscall.RawConn
 	ctlFd int32
 	watch *watchdog // the deadline and cancellation of a wait
+
+	// The state of one wait, kept here so that a wait allocates nothing.
+	poll func(ep uintptr) bool // polls once: p.pollOnce
+	evs  [2]syscall.EpollEvent
+	n    int
+	err  error
 }
 
 // newPoller returns a poller for the plain TCP control connection nc,
@@ -61,7 +67,9 @@ func newPoller(nc net.Conn, timeout time.Duration) *poller {
 		f.Close()
 		return nil
 	}
-	return &poller{f: f, raw: raw, ctlFd: ctlFd, watch: newWatchdog(f, timeout)}
+	p := &poller{f: f, raw: raw, ctlFd: ctlFd, watch: newWatchdog(f, timeout)}
+	p.poll = p.pollOnce
+	return p
 }
 
 // errNotSocket is returned for a connection with no socket of its own.
@@ -108,20 +116,25 @@ func (p *poller) remove(data net.Conn) { p.ctl(syscall.EPOLL_CTL_DEL, data) }
 // connection is; it fails when the watchdog's deadline passes or the
 // poller is closed.
 func (p *poller) wait() (data bool, err error) {
-	var evs [2]syscall.EpollEvent
-	var werr error
-	err = p.raw.Read(func(ep uintptr) bool {
-		var n int
-		n, werr = syscall.EpollWait(int(ep), evs[:], 0)
-		for _, ev := range evs[:max(n, 0)] {
-			data = data || ev.Fd != p.ctlFd
-		}
-		return werr != syscall.EINTR && (n > 0 || werr != nil)
-	})
-	if err == nil && werr != nil {
-		err = os.NewSyscallError("epoll_wait", werr)
+	if err := p.raw.Read(p.poll); err != nil {
+		return false, err
 	}
-	return data, err
+	if p.err != nil {
+		return false, os.NewSyscallError("epoll_wait", p.err)
+	}
+	for _, ev := range p.evs[:p.n] {
+		data = data || ev.Fd != p.ctlFd
+	}
+	return data, nil
+}
+
+// pollOnce takes the ready events without waiting, and reports whether
+// the wait is over: false sends Go's poller to wait for the epoll
+// instance to become readable.
+func (p *poller) pollOnce(ep uintptr) bool {
+	p.n, p.err = syscall.EpollWait(int(ep), p.evs[:], 0)
+	p.n = max(p.n, 0)
+	return p.err != syscall.EINTR && (p.n > 0 || p.err != nil)
 }
 
 // close releases the epoll instance, ending any wait.

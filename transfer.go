@@ -353,6 +353,9 @@ func (t *transfer) await(enough func() bool) error {
 // the returned function is called; that lifts the cap and reports whether
 // the context ended.
 func (t *transfer) onCancel() (stop func() bool) {
+	if t.ctx.Done() == nil {
+		return neverCancelled
+	}
 	var mu sync.Mutex
 	var over, fired bool
 	release := context.AfterFunc(t.ctx, func() {
