@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -920,6 +921,41 @@ func TestCancellation(t *testing.T) {
 			_, err := DialURL(cctx, u, WithTimeout(20*time.Second))
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.Less(t, time.Since(start), margin)
+		})
+	}
+}
+
+// TestUploadRefusedDataConnectionOpen: a server that refuses an upload but
+// keeps the data connection open and reads nothing (vsftpd) ends the
+// upload at once with its reply, whether the data come from a file
+// (sendfile) or a reader, and however the replies are read.
+func TestUploadRefusedDataConnectionOpen(t *testing.T) {
+	const size = 32 << 20 // more than the socket buffers take
+	big := filepath.Join(t.TempDir(), "big")
+	require.NoError(t, os.WriteFile(big, make([]byte, size), 0o600))
+	sources := map[string]func(t *testing.T) io.Reader{
+		"reader": func(*testing.T) io.Reader { return io.LimitReader(zeros{}, size) },
+		"file": func(t *testing.T) io.Reader {
+			f, err := os.Open(big)
+			require.NoError(t, err)
+			t.Cleanup(func() { f.Close() })
+			return f
+		},
+	}
+	for name, src := range sources {
+		forEachWait(t, name, func(t *testing.T, wait Option) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				s.epsv() // the data connection waits in the backlog, never accepted
+				s.cmd("STOR", "553 Could not create file.\r\n")
+				s.serve()
+			})
+			c := dialRaw(t, srv, 20*time.Second, wait)
+			start := time.Now()
+			err := c.Stor(context.Background(), "f", src(t))
+			assertCode(t, err, 553)
+			assert.Less(t, time.Since(start), margin, "not the timeout")
+			assert.Equal(t, "usable", connState(t, c))
 		})
 	}
 }

@@ -63,7 +63,7 @@ type transfer struct {
 	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
 
 	wakeMu  sync.Mutex
-	waiting bool // the caller waits for the first data (waitFirst)
+	waiting bool // the caller waits for the first data (waitFirst), or sends an upload (watchData)
 	woken   bool // and a refusal ended the wait (wake)
 }
 
@@ -219,9 +219,10 @@ func (res replyResult) refusal() bool {
 	return res.err != nil || res.r.class() >= 4
 }
 
-// wake ends the caller's wait for the first data, or spares it the wait:
-// the server refused the command (or the control connection failed), so
-// no data will come, though the server may keep the data connection open.
+// wake ends the caller's wait for the first data or its upload, or spares
+// it the wait: the server refused the command (or the control connection
+// failed), so no data will come or be taken, though the server may keep
+// the data connection open.
 func (t *transfer) wake() {
 	t.wakeMu.Lock()
 	defer t.wakeMu.Unlock()
@@ -229,6 +230,15 @@ func (t *transfer) wake() {
 	if t.waiting {
 		t.watch.cap(aLongTimeAgo)
 	}
+}
+
+// watchData has a refusal interrupt the data connection from now on
+// (wake), for an upload's data; it reports whether one came already.
+func (t *transfer) watchData() (woken bool) {
+	t.wakeMu.Lock()
+	defer t.wakeMu.Unlock()
+	t.waiting = true
+	return t.woken
 }
 
 // waitFirst waits on the caller's goroutine for the first data (or the end
