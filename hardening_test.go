@@ -784,16 +784,7 @@ func TestCancellation(t *testing.T) {
 		stages = append(stages, stage{"command " + name, stuck, call})
 	}
 	stages = append(stages,
-		stage{"waiting for the first reply to RETR", func(reached chan struct{}) func(s *rawConn) {
-			return func(s *rawConn) {
-				s.login()
-				accept := s.epsv()
-				s.expect("RETR")
-				accept()
-				close(reached)
-				s.hang()
-			}
-		}, calls["Retr"]},
+		stage{"waiting for the first reply to RETR", silentAfterRETR, calls["Retr"]},
 		stage{"mid-download", func(reached chan struct{}) func(s *rawConn) {
 			return func(s *rawConn) {
 				s.login()
@@ -965,14 +956,7 @@ func TestUploadRefusedDataConnectionOpen(t *testing.T) {
 func TestCloseWhileWaiting(t *testing.T) {
 	forEachWait(t, "Retr", func(t *testing.T, wait Option) {
 		reached := make(chan struct{})
-		srv := newRawServer(t, func(s *rawConn) {
-			s.login()
-			accept := s.epsv()
-			s.expect("RETR")
-			accept()
-			close(reached)
-			s.hang()
-		})
+		srv := newRawServer(t, silentAfterRETR(reached))
 		c := dialRaw(t, srv, 20*time.Second, wait)
 		go func() {
 			select {
@@ -986,6 +970,19 @@ func TestCloseWhileWaiting(t *testing.T) {
 		assert.ErrorIs(t, err, ErrClosed)
 		assert.Less(t, time.Since(start), margin)
 	})
+}
+
+// silentAfterRETR is a server that takes the data connection of a RETR,
+// closes reached, and then sends nothing on either connection.
+func silentAfterRETR(reached chan struct{}) func(s *rawConn) {
+	return func(s *rawConn) {
+		s.login()
+		accept := s.epsv()
+		s.expect("RETR")
+		accept()
+		close(reached)
+		s.hang()
+	}
 }
 
 // noWalk is a WalkDirFunc that stops at the first error.

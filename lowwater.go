@@ -63,15 +63,22 @@ func newLowWater(conn net.Conn, fast time.Duration) *lowWater {
 	if !rcvLowatSupported {
 		return nil
 	}
-	tc, ok := conn.(*net.TCPConn)
+	raw, ok := rawSocket(conn)
 	if !ok {
 		return nil
 	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
 	return &lowWater{raw: raw, fast: fast, since: time.Now()}
+}
+
+// rawSocket returns the socket of a plain TCP connection, for the socket
+// options and waits the standard library has no call for.
+func rawSocket(conn net.Conn) (syscall.RawConn, bool) {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return nil, false
+	}
+	raw, err := tc.SyscallConn()
+	return raw, err == nil
 }
 
 // before is called before each read: with the mark raised, it arms the

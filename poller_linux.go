@@ -78,13 +78,9 @@ var errNotSocket = errors.New("ftp: not a plain TCP connection")
 // withFd calls fn with the socket of the plain TCP connection nc, which
 // stays open until fn returns.
 func withFd(nc net.Conn, fn func(fd int) error) error {
-	tc, ok := nc.(*net.TCPConn)
+	raw, ok := rawSocket(nc)
 	if !ok {
 		return errNotSocket
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return err
 	}
 	var ferr error
 	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
