@@ -193,7 +193,7 @@ func (c *control) send(line string) error {
 		return nil
 	}
 	c.trace("> ", mask(line))
-	if err := c.text.PrintfLine("%s", line); err != nil {
+	if err := c.writeLine(line); err != nil {
 		// The server may have said why it hung up (421) before closing.
 		if reply, rerr := readReply(c.text.R); rerr == nil {
 			c.traceReply(reply)
@@ -202,6 +202,15 @@ func (c *control) send(line string) error {
 		return err
 	}
 	return nil
+}
+
+// writeLine sends one command line, as textproto's PrintfLine would
+// without formatting it.
+func (c *control) writeLine(line string) error {
+	w := c.text.W
+	w.WriteString(line)
+	w.WriteString("\r\n")
+	return w.Flush()
 }
 
 func (c *control) receive() (*Reply, error) {

@@ -2,6 +2,8 @@ package ftp
 
 import (
 	"bufio"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -106,6 +108,36 @@ func FuzzParseFeatures(f *testing.F) {
 			if params != strings.TrimSpace(params) {
 				t.Fatalf("feature %s parameters %q not trimmed", name, params)
 			}
+		}
+	})
+}
+
+// FuzzBytesInParens: the size a 150 reply announces is found as the
+// pattern `\((\d{1,19}) bytes\)` would find it (the first match whose
+// number fits an int64).
+func FuzzBytesInParens(f *testing.F) {
+	for _, s := range []string{
+		"150 Opening BINARY mode data connection for f (1048576 bytes).",
+		"150 Opening BINARY mode data connection for /x (y) (4096 bytes).",
+		"150 Opening data connection for ((12 bytes)",
+		"150 (x bytes) then (7 bytes)",
+		"150 (99999999999999999999 bytes) (3 bytes)",
+		"150 ( bytes)", "150 (12 bytes", "150 12 bytes)", "",
+	} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`\((\d{1,19}) bytes\)`)
+	f.Fuzz(func(t *testing.T, line string) {
+		n, ok := bytesInParens(line)
+		want, wantOK := int64(0), false
+		for _, m := range re.FindAllStringSubmatch(line, -1) {
+			if v, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+				want, wantOK = v, true
+				break
+			}
+		}
+		if n != want || ok != wantOK {
+			t.Fatalf("%q: got %d %v, the pattern finds %d %v", line, n, ok, want, wantOK)
 		}
 	})
 }

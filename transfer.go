@@ -9,8 +9,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,6 +48,7 @@ type replyResult struct {
 type transfer struct {
 	c       *Conn
 	ctx     context.Context  // the caller's: it ends any wait of the transfer
+	quiet   context.Context  // ctx without its cancellation, for reading replies (readOne)
 	cmd     string           // the command line, for errors
 	data    net.Conn         // nil until connected
 	watch   *watchdog        // the data connection's deadlines
@@ -95,7 +96,7 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, ctx: ctx, cmd: line, upload: verb == "STOR" || verb == "APPE"}
+	t := &transfer{c: c, ctx: ctx, quiet: context.WithoutCancel(ctx), cmd: line, upload: verb == "STOR" || verb == "APPE"}
 	if ln == nil && c.tls == nil && !c.cfg.noPoller {
 		t.poll = c.ctl.poller()
 	}
@@ -143,7 +144,7 @@ func (t *transfer) keepAlive(interval time.Duration) {
 			}
 			ctl.noops.Add(1)
 			ctl.trace("> ", "NOOP")
-			if err := ctl.text.PrintfLine("NOOP"); err != nil {
+			if err := ctl.writeLine("NOOP"); err != nil {
 				ctl.close(fmt.Errorf("ftp: %s: sending a keepalive NOOP: %w", t.cmd, err))
 				return
 			}
@@ -196,7 +197,7 @@ func (t *transfer) readReplies(read int) {
 // control connection stays in step; its wait is bounded by the timeout,
 // pushed forward while data moves.
 func (t *transfer) readOne(i int) replyResult {
-	r, err := t.c.ctl.readReply(context.WithoutCancel(t.ctx), t.cmd)
+	r, err := t.c.ctl.readReply(t.quiet, t.cmd)
 	if err == nil && r.class() == 1 && i == maxPreliminary-1 {
 		err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
 		t.c.ctl.close(err)
@@ -412,8 +413,8 @@ func (t *transfer) announced() int64 {
 		if g.r == nil || g.r.class() != 1 {
 			continue
 		}
-		if m := bytesRE.FindStringSubmatch(g.r.Message()); m != nil {
-			if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+		for _, line := range g.r.Lines {
+			if n, ok := bytesInParens(line); ok {
 				return n
 			}
 		}
@@ -421,7 +422,23 @@ func (t *transfer) announced() int64 {
 	return -1
 }
 
-var bytesRE = regexp.MustCompile(`\((\d{1,19}) bytes\)`)
+// bytesInParens finds the first "(N bytes)" in s, N of 1 to 19 digits.
+func bytesInParens(s string) (int64, bool) {
+	const tail = " bytes)"
+	for {
+		i := strings.Index(s, tail)
+		if i < 0 {
+			return 0, false
+		}
+		j := strings.LastIndexByte(s[:i], '(')
+		if digits := s[j+1 : i]; j >= 0 && len(digits) <= 19 && isListDigits(digits) {
+			if n, err := strconv.ParseInt(digits, 10, 64); err == nil {
+				return n, true
+			}
+		}
+		s = s[i+len(tail):]
+	}
+}
 
 // read reads data, keeping both connections' deadlines ahead while data
 // moves.
@@ -566,7 +583,7 @@ func (t *transfer) abandon(cause error) error {
 	var werr error
 	if !t.complete() {
 		c.ctl.trace("> ", "ABOR")
-		werr = c.ctl.text.PrintfLine("ABOR")
+		werr = c.ctl.writeLine("ABOR")
 	}
 	err := t.final().err
 	if err == nil && werr != nil {
