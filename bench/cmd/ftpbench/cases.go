@@ -23,6 +23,7 @@ type caseSpec struct {
 	bytes      bool    // amount is bytes: show CPU s/GiB and % of ceiling
 	contenders []contender
 	samples    [][]sample
+	counts     []*Result // per contender: its untimed counting run (countCommands), or nil
 	notes      []string
 	srv        *server // whose CPU time is measured with each run, if not nil
 	loadBefore string  // /proc/loadavg before and after

@@ -89,12 +89,14 @@ func (r *report) stats(cs *caseSpec, i int) stats {
 			inner = append(inner, s.res.Seconds)
 		}
 		rss = append(rss, float64(s.rss)/1024)
-		if s.res != nil && s.res.Cmds > 0 && s.res.Files > 0 {
+	}
+	if i < len(cs.counts) {
+		if res := cs.counts[i]; res != nil && res.Cmds > 0 && res.Files > 0 {
 			st.hasCmds = true
-			st.cmdsPerFile = float64(s.res.Cmds) / float64(s.res.Files)
+			st.cmdsPerFile = float64(res.Cmds) / float64(res.Files)
 			var vs []string
-			for v, n := range s.res.Verbs {
-				vs = append(vs, fmt.Sprintf("%s %.3g", v, float64(n)/float64(s.res.Files)))
+			for v, n := range res.Verbs {
+				vs = append(vs, fmt.Sprintf("%s %.3g", v, float64(n)/float64(res.Files)))
 			}
 			sort.Strings(vs)
 			st.verbsPerFile = strings.Join(vs, ", ")

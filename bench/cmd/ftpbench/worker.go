@@ -51,6 +51,10 @@ type Job struct {
 	ListFile   string   // parse: captured LIST lines
 	MLSDFile   string   // parse: captured MLSD lines
 	BenchTime  string   // parse: -test.benchtime (default 1s)
+	// Count counts the control commands, through a wrapper around the
+	// control connection. Only the untimed counting run sets it: the
+	// wrapper hides ours' *net.TCPConn, and with it the poller.
+	Count bool
 }
 
 // Result is what a worker reports on stdout, as JSON.
@@ -245,7 +249,10 @@ func dialClient(j *Job) (*client, error) {
 		}
 	}
 	if strings.HasPrefix(j.Impl, "ours") {
-		opts := []ftp.Option{countingDial(j.Addr, counter), ftp.WithTimeout(60 * time.Second)}
+		opts := []ftp.Option{ftp.WithTimeout(60 * time.Second)}
+		if j.Count {
+			opts = append(opts, countingDial(j.Addr, counter))
+		}
 		if j.TLS {
 			opts = append(opts, ftp.WithExplicitTLS(cfg))
 		}
@@ -278,7 +285,7 @@ func dialClient(j *Job) (*client, error) {
 			// With a dial function, jlaffaye leaves the data
 			// connection's TLS to it.
 			return tls.Client(nc, cfg), nil
-		case !wasFirst || j.TLS:
+		case !wasFirst || j.TLS || !j.Count:
 			return nc, nil
 		}
 		return &countConn{Conn: nc, c: counter}, nil
@@ -530,7 +537,10 @@ func putOne(j *Job, cl *client, name string) (int64, error) {
 // (mirror-up). Its command count covers every connection of the Pool.
 func mirrorJob(j *Job) (*Result, error) {
 	counter := &cmdCounter{}
-	opts := []ftp.Option{countingDial(j.Addr, counter), ftp.WithTimeout(60 * time.Second)}
+	opts := []ftp.Option{ftp.WithTimeout(60 * time.Second)}
+	if j.Count {
+		opts = append(opts, countingDial(j.Addr, counter))
+	}
 	scheme := "ftp"
 	if j.TLS {
 		cfg, err := tlsConfig(j)
