@@ -126,8 +126,8 @@ func (t *transfer) plainTCP() (*net.TCPConn, bool) {
 func (t *transfer) copyFrom(r io.Reader) (int64, error) {
 	var n int64
 	if t.replies == nil {
-		n, err := t.copyUpTo(r, quietUpload)
-		if err != nil || n < quietUpload {
+		var err error
+		if n, err = t.copyUpTo(r, quietUpload); err != nil || n < quietUpload {
 			return n, err
 		}
 		t.background()
