@@ -39,26 +39,24 @@ type poller struct {
 // whose waits time out after timeout, or nil when nc is not plain TCP or
 // the kernel refuses.
 func newPoller(nc net.Conn, timeout time.Duration) *poller {
-	var ep int
+	ep, ctlFd := -1, -1
 	err := withFd(nc, func(fd int) error {
 		var err error
 		if ep, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
 			return err
 		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
 		if err = syscall.SetNonblock(ep, true); err == nil {
-			err = syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev)
+			err = epollCtl(ep, syscall.EPOLL_CTL_ADD, fd)
 		}
 		if err != nil {
 			syscall.Close(ep)
 		}
+		ctlFd = fd
 		return err
 	})
 	if err != nil {
 		return nil
 	}
-	ctlFd := int32(-1)
-	withFd(nc, func(fd int) error { ctlFd = int32(fd); return nil })
 	f := os.NewFile(uintptr(ep), "epoll")
 	raw, err := f.SyscallConn()
 	// A file that Go's poller could not take has no deadlines: a wait on
@@ -67,7 +65,7 @@ func newPoller(nc net.Conn, timeout time.Duration) *poller {
 		f.Close()
 		return nil
 	}
-	p := &poller{f: f, raw: raw, ctlFd: ctlFd, watch: newWatchdog(f, timeout)}
+	p := &poller{f: f, raw: raw, ctlFd: int32(ctlFd), watch: newWatchdog(f, timeout)}
 	p.poll = p.pollOnce
 	return p
 }
@@ -93,10 +91,16 @@ func withFd(nc net.Conn, fn func(fd int) error) error {
 func (p *poller) ctl(op int, data net.Conn) error {
 	return withFd(data, func(fd int) error {
 		var err error
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
-		cerr := p.raw.Control(func(ep uintptr) { err = syscall.EpollCtl(int(ep), op, fd, &ev) })
+		cerr := p.raw.Control(func(ep uintptr) { err = epollCtl(int(ep), op, fd) })
 		return errors.Join(cerr, err)
 	})
+}
+
+// epollCtl adds (or removes) fd to the epoll instance ep, for input and
+// the peer's hang-up.
+func epollCtl(ep, op, fd int) error {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	return syscall.EpollCtl(ep, op, fd, &ev)
 }
 
 // add puts a data connection in the poller.
