@@ -4,449 +4,299 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
-// Errors of the control connection that callers may test with errors.Is.
-var (
-	// ErrClosed is wrapped by every error of a call on a closed Conn; the
-	// error also wraps the reason the connection was closed, if any.
-	ErrClosed = errors.New("ftp: connection closed")
-	// ErrBusy is returned at once by a call made while a Response is
-	// open: one control connection carries one transfer at a time.
-	ErrBusy = errors.New("ftp: a transfer is in progress on this connection (close its Response first)")
-	// ErrInvalidArgument is returned, before anything is sent, for a path
-	// or argument containing CR, LF or NUL (command injection).
-	ErrInvalidArgument = errors.New("ftp: argument contains CR, LF or NUL")
-)
+// Conn is one FTP session: one control connection. It is safe for use by
+// several goroutines: calls are serialised, and a call made while a
+// Response is open returns ErrBusy at once instead of waiting.
+type Conn struct {
+	cfg  config
+	host string // the host part of the dialled address
+	ctl  *control
+	tls  *secure // nil without TLS
 
-// aLongTimeAgo is a deadline in the past: setting it interrupts a blocked
-// read or write at once.
-var aLongTimeAgo = time.Unix(1, 0)
+	// dataHost is where passive data connections go: the control peer's
+	// IP, or the dialled host when a WithDialFunc decides where names lead.
+	dataHost string
+	peerIP   net.IP // the control connection's peer, for active-mode checks
+	localIP  net.IP // the control connection's local address
+	ipv6     bool   // the control connection runs over IPv6
 
-// control is the control connection: commands out, replies in, one
-// exchange at a time, every wait bounded by the timeout and the caller's
-// context.
-type control struct {
-	nc      net.Conn
-	text    *textproto.Conn
-	watch   *watchdog
-	debug   io.Writer
-	traceMu sync.Mutex
-	closeMu sync.Mutex
-	err     error // why the connection was closed; nil while open
-	// noops counts the NOOPs a transfer's keepalive sent whose answers
-	// have not been read yet.
-	noops atomic.Int32
-	// poll waits on this connection and a data connection at once; made
-	// by the first transfer (poller), nil where there is none.
-	poll      *poller
-	pollTried bool
+	mu       sync.Mutex // serialises calls
+	busy     bool       // a Response is open
+	features map[string]string
+	epsvOff  bool // EPSV failed once: PASV for the rest of the session
+	mlsdOff  bool // MLSD failed once: LIST for the rest of the session
+
+	cur    atomic.Pointer[transfer] // the transfer under way, for Close
+	parked net.Conn                 // the unused data connection of a refused transfer
 }
 
-func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
-	return &control{
-		nc:    nc,
-		text:  textproto.NewConn(nc),
-		watch: newWatchdog(nc, timeout),
-		debug: debug,
+func newConn(cfg config, host string, nc net.Conn) *Conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		// Also for WithDialFunc connections: a NAT box that sees no
+		// packet for minutes during a long transfer drops the control
+		// connection, and the final reply with it.
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: 9})
 	}
+	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host}
+	if cfg.tlsMode != tlsNone {
+		c.tls = newSecure(cfg.tlsConfig, host)
+	}
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.peerIP = a.IP
+		if !cfg.customDial {
+			c.dataHost = a.IP.String()
+		}
+	}
+	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		c.localIP = a.IP
+	}
+	if ip := net.ParseIP(c.dataHost); ip != nil {
+		c.ipv6 = ip.To4() == nil
+	} else {
+		c.ipv6 = c.peerIP != nil && c.peerIP.To4() == nil
+	}
+	return c
 }
 
-// exchange sends line and reads one reply. Any failure on the way leaves
-// the stream out of step, so it closes the connection; a 421 reply closes
-// it too (RFC 959: the server is closing).
-func (c *control) exchange(ctx context.Context, line string) (*Reply, error) {
-	return c.do(ctx, line, line)
-}
-
-// readReply reads one more reply without sending anything: the replies
-// that follow the preliminary one of a transfer. about names the command
-// for errors.
-func (c *control) readReply(ctx context.Context, about string) (*Reply, error) {
-	return c.do(ctx, "", about)
-}
-
-// sendLine sends a command without reading its reply: the transfer
-// commands, whose replies are read in the background.
-func (c *control) sendLine(ctx context.Context, line string) error {
-	if err := c.closedErr(); err != nil {
+// greeting reads the server's welcome: 220. A 120 ("ready in a while",
+// RFC 959 §5.4) before it is skipped like any preliminary reply that
+// answers no command.
+func (c *Conn) greeting(ctx context.Context) error {
+	r, err := c.ctl.readReply(ctx, "(greeting)")
+	if err != nil {
 		return err
 	}
-	c.watch.start(ctx)
-	err := c.send(line)
-	if cerr := c.watch.stop(); cerr != nil && err != nil {
-		err = cerr
+	if r.Code != 220 {
+		return &Error{Cmd: "(greeting)", Code: r.Code, Msg: r.Message()}
 	}
+	return nil
+}
+
+// ErrAccountRequired is returned by Login when the server asks for an
+// account (ACCT, reply 332), which this package does not send.
+var ErrAccountRequired = errors.New("ftp: server requires an account (ACCT), which is not supported")
+
+// Login authenticates with USER and PASS, then prepares the session: FEAT
+// (read once, see Features), OPTS UTF8 ON when the server offers UTF8, and
+// TYPE I (binary; every transfer of this package is binary). With TLS, it
+// also sends PBSZ 0 and PROT P so that data connections are protected.
+func (c *Conn) Login(ctx context.Context, user, password string) error {
+	unlock, err := c.acquire(ctx)
 	if err != nil {
-		err = fmt.Errorf("ftp: sending %s: %w", mask(line), err)
-		c.close(err)
+		return err
 	}
+	defer unlock()
+	if err := c.login(ctx, user, password); err != nil {
+		return err
+	}
+	return c.prepare(ctx)
+}
+
+func (c *Conn) login(ctx context.Context, user, password string) error {
+	// Both are checked before either is sent.
+	if _, err := commandLine("PASS", password); err != nil {
+		return err
+	}
+	sent := "USER " + user
+	r, err := c.send(ctx, "USER", user)
+	if err == nil && r.Code == 331 {
+		sent = "PASS"
+		r, err = c.send(ctx, "PASS", password)
+	}
+	switch {
+	case err != nil:
+		return err
+	case r.class() == 2:
+		return nil
+	case r.Code == 332:
+		return fmt.Errorf("%w: %w", ErrAccountRequired, replyError(sent, r))
+	}
+	return replyError(sent, r)
+}
+
+// prepare runs the commands that follow a login.
+func (c *Conn) prepare(ctx context.Context) error {
+	if c.tls != nil {
+		if err := c.protect(ctx); err != nil {
+			return err
+		}
+	}
+	r, err := c.send(ctx, "FEAT", "")
+	if err != nil {
+		return err
+	}
+	c.features = map[string]string{}
+	if r.class() == 2 {
+		c.features = parseFeatures(r)
+	}
+	if _, ok := c.features["UTF8"]; ok {
+		// Best effort: RFC 2640 servers need no OPTS, others want it.
+		if _, err := c.send(ctx, "OPTS", "UTF8 ON"); err != nil {
+			return err
+		}
+	}
+	_, err = c.expect(ctx, 2, "TYPE", "I")
 	return err
 }
 
-func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
-	if err := c.closedErr(); err != nil {
-		return nil, err
+// parseFeatures reads a FEAT reply (RFC 2389): one feature a line between
+// the first and last lines, a name and optional parameters.
+func parseFeatures(r *Reply) map[string]string {
+	feats := map[string]string{}
+	if len(r.Lines) < 3 {
+		return feats
 	}
-	c.watch.start(ctx)
-	var reply *Reply
-	err := c.send(line)
-	for strays := 0; err == nil; {
-		reply, err = c.receive()
-		if err == nil && transferVerbs[verb(about)] && c.answersKeepAlive(reply) {
-			c.trace("# ", fmt.Sprintf("a %d reply answers a keepalive NOOP", reply.Code))
-			continue
+	for _, line := range r.Lines[1 : len(r.Lines)-1] {
+		name, params, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if name != "" {
+			feats[strings.ToUpper(name)] = strings.TrimSpace(params)
 		}
-		if err != nil || !stray(about, reply) {
-			break
-		}
-		if strays++; strays > maxStrays {
-			err = fmt.Errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
-			break
-		}
-		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
 	}
-	if cerr := c.watch.stop(); cerr != nil && err != nil {
-		err = cerr
-	}
-	return c.check(about, reply, err)
+	return feats
 }
 
-// maxStrays bounds the replies skipped as answering no command before the
-// one awaited: more means the server is not speaking FTP.
-const maxStrays = 4
-
-// stray reports whether reply, read in answer to cmd, answers an earlier
-// command instead, so that the answer to cmd is still to come:
-//
-//   - a 1xx, 225 or 226 answers only a transfer command or ABOR. pyftpdlib
-//     sends a 226 when the client closes a data connection it never used;
-//     a server that sends its final reply before its 150 leaves the 150
-//     behind; a 120 before the greeting is no greeting.
-//   - a transfer command ends with 226 or 250, or fails with 4xx or 5xx:
-//     any other 2xx before it answers an earlier command (Python's ftplib
-//     has met servers that send a late "200" to PORT before the 150), or
-//     a keepalive NOOP sent during the transfer.
-//
-// Nothing is stray after ABOR: its replies are read up to a marker.
-func stray(cmd string, reply *Reply) bool {
-	switch v := verb(cmd); {
-	case v == "ABOR":
-		return false
-	case transferVerbs[v]:
-		return reply.class() == 2 && reply.Code != 226 && reply.Code != 250
-	}
-	return reply.class() == 1 || reply.Code == 225 || reply.Code == 226
+// Features returns what the server listed in its FEAT reply after Login:
+// upper-case feature names mapped to their parameters ("MLST" →
+// "type*;size*;modify*;"). The map is a copy.
+func (c *Conn) Features() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.features)
 }
 
-// answersKeepAlive reports whether reply, read while a transfer runs, is
-// the answer to a NOOP its keepalive sent (see WithKeepAlive), and counts
-// it. NOOP is answered 200, or 500 to 502 by servers that take no command
-// but ABOR during a transfer (pure-ftpd); those syntax errors never end a
-// transfer under way.
-func (c *control) answersKeepAlive(reply *Reply) bool {
-	if reply.Code != 200 && (reply.Code < 500 || reply.Code > 502) {
-		return false
-	}
-	for {
-		n := c.noops.Load()
-		if n <= 0 {
-			return false
-		}
-		if c.noops.CompareAndSwap(n, n-1) {
-			return true
-		}
-	}
+// hasFeature reports whether FEAT listed name. The caller holds mu.
+func (c *Conn) hasFeature(name string) bool {
+	_, ok := c.features[name]
+	return ok
 }
 
-// check closes the connection after a failed or 421 exchange and says
-// what was being done.
-func (c *control) check(about string, reply *Reply, err error) (*Reply, error) {
+// Quit sends QUIT, waits for the goodbye and closes the connection. The
+// connection is closed even when the server does not answer.
+func (c *Conn) Quit(ctx context.Context) error {
+	unlock, err := c.acquire(ctx)
 	if err != nil {
-		what := "reply to " + mask(about)
-		if cerr := c.closedErr(); cerr != nil {
-			return nil, fmt.Errorf("ftp: %s: %w", what, cerr) // Close came first
-		}
-		err = fmt.Errorf("ftp: %s: %w", what, err)
-		c.close(err)
-		return nil, err
-	}
-	if reply.Code == 421 {
-		err := &Error{Cmd: mask(about), Code: reply.Code, Msg: reply.Message()}
-		c.close(err)
-		return nil, fmt.Errorf("%w: server closing: %w", ErrClosed, err)
-	}
-	return reply, nil
-}
-
-func (c *control) send(line string) error {
-	if line == "" {
-		return nil
-	}
-	c.trace("> ", mask(line))
-	if err := c.writeLine(line); err != nil {
-		// The server may have said why it hung up (421) before closing.
-		if reply, rerr := readReply(c.text.R); rerr == nil {
-			c.traceReply(reply)
-			return fmt.Errorf("%w (server said %d %s)", err, reply.Code, printable(reply.Message()))
-		}
 		return err
 	}
-	return nil
+	defer unlock()
+	_, err = c.expect(ctx, 2, "QUIT", "")
+	c.unpark()
+	c.ctl.close(ErrClosed)
+	return err
 }
 
-// writeLine sends one command line, as textproto's PrintfLine would
-// without formatting it.
-func (c *control) writeLine(line string) error {
-	w := c.text.W
-	w.WriteString(line)
-	w.WriteString("\r\n")
-	return w.Flush()
+// Close closes the connection without QUIT, and the data connection of a
+// transfer under way, which then fails.
+func (c *Conn) Close() error {
+	if t := c.cur.Load(); t != nil {
+		t.data.Close()
+	}
+	if c.mu.TryLock() { // a call under way closes its own
+		c.unpark()
+		c.mu.Unlock()
+	}
+	return c.ctl.close(ErrClosed)
 }
 
-func (c *control) receive() (*Reply, error) {
-	reply, err := readReply(c.text.R)
+// NoOp sends NOOP: a round trip that keeps an idle session alive and tells
+// whether it still works.
+func (c *Conn) NoOp(ctx context.Context) error {
+	_, err := c.do(ctx, 2, "NOOP", "")
+	return err
+}
+
+// Quote sends one raw command line and returns the server's reply, for
+// commands this package has no method for (SITE CHMOD, HASH, STAT …).
+// A 4xx or 5xx reply is returned together with an *Error. Commands that
+// open a data connection are refused: use the methods for them.
+func (c *Conn) Quote(ctx context.Context, line string) (*Reply, error) {
+	v, arg, _ := strings.Cut(line, " ")
+	if transferVerbs[strings.ToUpper(v)] {
+		return nil, fmt.Errorf("ftp: Quote %s: transfer commands need a data connection; use the methods", v)
+	}
+	unlock, err := c.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.traceReply(reply)
-	return reply, nil
+	defer unlock()
+	r, err := c.send(ctx, v, arg)
+	if err != nil {
+		return nil, err
+	}
+	if r.class() >= 4 {
+		return r, replyError(line, r)
+	}
+	return r, nil
 }
 
-// close closes the connection once, remembering why.
-func (c *control) close(reason error) error {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	if c.err != nil {
-		return nil
-	}
-	c.err = reason
-	if c.err == nil {
-		c.err = ErrClosed
-	}
-	if c.poll != nil {
-		c.poll.close()
-	}
-	return c.nc.Close()
-}
-
-// poller returns the connection's poller, made on first use, or nil where
-// there is none: not on Linux, or not a plain TCP connection (a TLS
-// record may hold a reply that the socket no longer shows).
-func (c *control) poller() *poller {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	if c.err != nil {
-		return nil
-	}
-	if !c.pollTried {
-		c.pollTried = true
-		c.poll = newPoller(c.nc, c.watch.timeout)
-	}
-	if _, plain := c.nc.(*net.TCPConn); !plain {
-		return nil
-	}
-	return c.poll
-}
-
-// closedErr returns the error for a call on a closed connection, or nil.
-func (c *control) closedErr() error {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	switch {
-	case c.err == nil:
-		return nil
-	case errors.Is(c.err, ErrClosed):
-		return c.err
-	default:
-		return fmt.Errorf("%w: %w", ErrClosed, c.err)
-	}
-}
-
-func (c *control) trace(prefix, line string) {
-	if c.debug != nil {
-		c.traceMu.Lock()
-		defer c.traceMu.Unlock()
-		fmt.Fprintf(c.debug, "%s%s\n", prefix, printable(line))
-	}
-}
-
-func (c *control) traceReply(r *Reply) {
-	for _, l := range r.Lines {
-		c.trace("< ", l)
-	}
-}
-
-// commandLine builds "VERB arg", refusing arguments that would inject
-// commands and escaping the Telnet IAC byte (0xFF) as RFC 959 requires.
-// The error quotes the argument, unless it is a password.
-func commandLine(verb, arg string) (string, error) {
-	if strings.ContainsAny(verb+arg, "\r\n\x00") {
-		return "", fmt.Errorf("%w: %s", ErrInvalidArgument, mask(fmt.Sprintf("%s %q", verb, arg)))
-	}
-	if arg == "" {
-		return verb, nil
-	}
-	return verb + " " + strings.ReplaceAll(arg, "\xff", "\xff\xff"), nil
-}
-
-// mask hides the argument of PASS and ACCT in traces and errors, however
-// the verb is spelt or separated from it.
-func mask(line string) string {
-	if len(line) >= 4 && (strings.EqualFold(line[:4], "PASS") || strings.EqualFold(line[:4], "ACCT")) {
-		return line[:4] + " ****"
-	}
-	return line
-}
-
-// printable escapes what would act on a terminal in server text quoted in
-// errors and traces (control characters but newline, invalid UTF-8), so
-// that printing an error cannot drive the user's terminal. Other text is
-// left as it is.
-func printable(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch size := utf8.RuneLen(r); {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r != '\n' && unicode.IsControl(r) && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r != '\n' && unicode.IsControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// watchdog applies a context and an idle timeout to one connection's
-// deadlines (or a poller's) for the span of one operation: start arms it,
-// extend pushes the idle deadline forward after progress, stop disarms it.
-// Cancelling the context interrupts a blocked read or write at once.
-type watchdog struct {
-	nc      deadliner
-	timeout time.Duration
-
-	mu        sync.Mutex
-	ctx       context.Context
-	gen       uint64 // which start the cancellation callback belongs to
-	cancelled bool
-	active    bool      // between start and stop
-	limit     time.Time // no deadline later than this, when set
-	setAt     time.Time // when extend last moved the deadline; zero: move it next time
-	release   func() bool
-}
-
-// deadliner is what a watchdog bounds: a net.Conn, or the *os.File of a
-// poller.
-type deadliner interface {
-	SetDeadline(t time.Time) error
-}
-
-func newWatchdog(nc deadliner, timeout time.Duration) *watchdog {
-	return &watchdog{nc: nc, timeout: timeout}
-}
-
-func (w *watchdog) start(ctx context.Context) {
-	w.mu.Lock()
-	w.gen++
-	gen := w.gen
-	w.ctx, w.cancelled, w.active, w.setAt = ctx, false, true, time.Time{}
-	w.mu.Unlock()
-	w.extend()
-	if ctx.Done() == nil { // a context that is never cancelled
-		w.release = neverCancelled
-		return
-	}
-	w.release = context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.gen == gen {
-			w.cancelled = true
-			w.nc.SetDeadline(aLongTimeAgo)
-		}
-	})
-}
-
-// neverCancelled is the release of a context.AfterFunc for a context that
-// is never cancelled (Background, WithoutCancel), which needs none.
-func neverCancelled() bool { return false }
-
-// cancelErr returns the context's error if the context cancelled the
-// operation under way, else nil.
-func (w *watchdog) cancelErr() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return ctxErr(w.ctx)
-}
-
-// ctxErr is ctx.Err(), also when the deadline has passed but the context's
-// own timer has not fired yet (the connection's deadline may fire first).
-func ctxErr(ctx context.Context) error {
+// acquire takes the connection for one call. It fails at once when a
+// Response is open, when ctx is already done, or when the connection is
+// closed.
+func (c *Conn) acquire(ctx context.Context) (unlock func(), err error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-		return context.DeadlineExceeded
+	c.mu.Lock()
+	if c.busy {
+		c.mu.Unlock()
+		return nil, ErrBusy
 	}
-	return nil
+	if err := c.ctl.closedErr(); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	return c.mu.Unlock, nil
 }
 
-// extend sets the deadline to the timeout from now, or the context's
-// deadline if that is sooner. A deadline moved less than a sixteenth of
-// the timeout ago stays where it is: a transfer calls extend before every
-// read or write, and a stall then still ends between 15/16 of the timeout
-// and the timeout after the last progress, without a timer update per
-// read.
-func (w *watchdog) extend() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancelled || !w.active {
-		return
+// do runs one command under the lock and checks its reply's class.
+func (c *Conn) do(ctx context.Context, want int, verb, arg string) (*Reply, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
 	}
-	now := time.Now()
-	if !w.setAt.IsZero() && now.Sub(w.setAt) < w.timeout/16 {
-		return
-	}
-	w.setAt = now
-	d := now.Add(w.timeout)
-	if cd, ok := w.ctx.Deadline(); ok && cd.Before(d) {
-		d = cd
-	}
-	if !w.limit.IsZero() && w.limit.Before(d) {
-		d = w.limit
-	}
-	w.nc.SetDeadline(d)
+	defer unlock()
+	return c.expect(ctx, want, verb, arg)
 }
 
-// cap brings the deadline forward to d at the latest, for this and later
-// operations, until cap is called with the zero time.
-func (w *watchdog) cap(d time.Time) {
-	w.mu.Lock()
-	w.limit, w.setAt = d, time.Time{}
-	w.mu.Unlock()
-	w.extend()
+// expect sends one command and requires a reply of class want (the first
+// digit). The caller holds the lock.
+func (c *Conn) expect(ctx context.Context, want int, verb, arg string) (*Reply, error) {
+	r, err := c.send(ctx, verb, arg)
+	if err != nil {
+		return nil, err
+	}
+	if r.class() != want {
+		return nil, replyError(verb+" "+arg, r)
+	}
+	return r, nil
 }
 
-// stop disarms the watchdog and clears the deadline, so that nothing of
-// this operation poisons the next one. It returns the context's error if
-// the context ended the operation.
-func (w *watchdog) stop() error {
-	w.release()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.gen++
-	w.active, w.setAt = false, time.Time{}
-	w.nc.SetDeadline(time.Time{})
-	return ctxErr(w.ctx)
+// send sends one command and reads its reply, whatever the code.
+func (c *Conn) send(ctx context.Context, verb, arg string) (*Reply, error) {
+	line, err := commandLine(verb, arg)
+	if err != nil {
+		return nil, err
+	}
+	return c.ctl.exchange(ctx, line)
+}
+
+// canRestart reports whether the server announced REST STREAM.
+func (c *Conn) canRestart() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.features["REST"]
+	return ok && strings.EqualFold(strings.TrimSpace(v), "STREAM")
+}
+
+// offers reports whether the server's FEAT listed name.
+func (c *Conn) offers(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hasFeature(name)
 }

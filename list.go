@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 	"time"
 )
@@ -120,91 +119,6 @@ func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
 		}
 	}
 	return entries, err
-}
-
-// Stat returns the entry of one file or directory: from MLST (RFC 3659)
-// when the server offers it, else from SIZE and MDTM for a file, or a
-// CWD into it for a directory. Its Name is the last element of path.
-// errors.Is(err, fs.ErrNotExist) holds when there is no such file.
-func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	e, err := c.stat(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if base := path.Base(strings.TrimRight(p, "/")); base != "." && base != "" {
-		e.Name = base
-	} else {
-		e.Name = p
-	}
-	return e, nil
-}
-
-func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
-	if c.useMLSx() && c.hasFeature("MLST") {
-		return c.mlstOf(ctx, p)
-	}
-	size, serr := c.sizeOf(ctx, p)
-	if serr == nil {
-		e := &Entry{Type: EntryFile, Size: size}
-		if c.hasFeature("MDTM") {
-			if r, err := c.expect(ctx, 2, "MDTM", p); err == nil {
-				e.ModTime, _ = parseMLSxTime(strings.TrimSpace(r.Message()))
-			}
-		}
-		return e, nil
-	}
-	var ferr *Error
-	if !errors.As(serr, &ferr) {
-		return nil, serr
-	}
-	isDir, err := c.isDir(ctx, p)
-	switch {
-	case err != nil:
-		return nil, err
-	case isDir:
-		return &Entry{Type: EntryDir, Size: -1}, nil
-	}
-	return nil, serr
-}
-
-// mlst asks for the facts of one path: "250-", one entry line that starts
-// with a space, "250 End".
-func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
-	r, err := c.expect(ctx, 2, "MLST", p)
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range r.Lines[1:] {
-		if strings.HasPrefix(line, " ") {
-			e, err := parseMLSxLine(line[1:])
-			if err != nil {
-				return nil, fmt.Errorf("%w: MLST entry %q: %v", ErrMalformedReply, clip(line), err)
-			}
-			return e, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
-}
-
-// mlst reports whether Stat uses MLST.
-func (c *Conn) mlst() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.useMLSx() && c.hasFeature("MLST")
-}
-
-// sizeOf runs SIZE. The caller holds the lock.
-func (c *Conn) sizeOf(ctx context.Context, p string) (int64, error) {
-	r, err := c.expect(ctx, 2, "SIZE", p)
-	if err != nil {
-		return 0, err
-	}
-	return parseSize(r)
 }
 
 // NameList returns the names in a directory (NLST): bare names meant for

@@ -91,14 +91,6 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// fileVerbs are the commands whose 550 answer means the named file or
-// directory is missing (unless the text says otherwise).
-var fileVerbs = map[string]bool{
-	"RETR": true, "SIZE": true, "MDTM": true, "MFMT": true, "DELE": true,
-	"CWD": true, "RMD": true, "RNFR": true, "MLST": true, "MLSD": true,
-	"LIST": true, "NLST": true, "STAT": true,
-}
-
 func (e *Error) notExist() bool {
 	// 550 is the rule; 450 and 501 only with words that say so (pyftpdlib
 	// answers MLSD of a missing directory with "501 No such directory").
@@ -120,12 +112,6 @@ func mentions(msg string, words ...string) bool {
 		}
 	}
 	return false
-}
-
-// verb returns the command word of a command line, upper-cased.
-func verb(cmd string) string {
-	v, _, _ := strings.Cut(cmd, " ")
-	return strings.ToUpper(v)
 }
 
 // readReply reads one reply: a single line "xyz text", or a multi-line
@@ -214,4 +200,15 @@ func clip(s string) string {
 		return s[:max] + "..."
 	}
 	return s
+}
+
+// replyError makes the *Error for an unwanted reply to cmd.
+func replyError(cmd string, r *Reply) *Error {
+	return &Error{Cmd: mask(strings.TrimSpace(cmd)), Code: r.Code, Msg: r.Message()}
+}
+
+// isPermanent reports whether err is a 5xx reply.
+func isPermanent(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe) && fe.Code >= 500
 }

@@ -6,12 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/textproto"
 	"strings"
 	"sync"
-	"time"
 )
 
 // tlsMode says when TLS starts on the control connection.
@@ -115,14 +112,6 @@ func (c *Conn) startTLS(ctx context.Context) error {
 	return nil
 }
 
-// upgrade moves the control connection onto conn (a TLS connection over
-// the old one).
-func (c *control) upgrade(conn net.Conn) {
-	c.nc = conn
-	c.text = textproto.NewConn(conn)
-	c.watch = newWatchdog(conn, c.watch.timeout)
-}
-
 // authTLS asks for TLS on the control connection (AUTH TLS, RFC 4217).
 func (c *Conn) authTLS(ctx context.Context) error {
 	r, err := c.send(ctx, "AUTH", "TLS")
@@ -189,37 +178,4 @@ func reuseHint(err error) error {
 	return fmt.Errorf("%w (the server requires data connections to resume the control connection's TLS session, "+
 		"which this client does; if the session expired after a long idle time, reconnect; "+
 		"on vsftpd see require_ssl_reuse, on ProFTPD TLSOptions NoSessionReuseRequired)", err)
-}
-
-// closeTLSUpload ends a TLS upload cleanly: close_notify, so the server can
-// tell a complete file from a truncated one, then drain what the server
-// sends (unread session tickets would turn the close into a TCP reset and
-// lose the tail of the file) until it closes, its final reply arrives, or
-// a bounded wait ends: some servers never answer close_notify.
-func (t *transfer) closeTLSUpload(tc *tls.Conn) {
-	if err := tc.Handshake(); err != nil { // zero-byte uploads never started it
-		return
-	}
-	if tc.CloseWrite() != nil {
-		return
-	}
-	tc.SetReadDeadline(time.Now().Add(min(5*time.Second, t.c.cfg.timeout)))
-	drained := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, tc)
-		close(drained)
-	}()
-	for {
-		select {
-		case <-drained:
-			return
-		case res := <-t.replyCh():
-			t.got = append(t.got, res)
-			if t.complete() {
-				tc.SetReadDeadline(aLongTimeAgo)
-				<-drained
-				return
-			}
-		}
-	}
 }

@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -107,94 +106,4 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, er
 		}
 		ch.took(n, time.Since(start))
 	}
-}
-
-// plainTCP returns the data connection as a *net.TCPConn when nothing
-// (TLS) stands between it and the kernel.
-func (t *transfer) plainTCP() (*net.TCPConn, bool) {
-	tc, ok := t.data.(*net.TCPConn)
-	return tc, ok
-}
-
-// copyFrom sends an upload's data, and stops at once if the server
-// refuses meanwhile (wake): a server may keep the data connection open
-// after its refusal, and read nothing. Without a goroutine reading the
-// replies (a transfer with the poller), the first quietUpload bytes go
-// out alone: the socket buffers take that much whatever the server does,
-// so an upload of small files never hands a reply across goroutines.
-// Past that, a goroutine reads the replies.
-func (t *transfer) copyFrom(r io.Reader) (int64, error) {
-	var n int64
-	if t.replies == nil {
-		var err error
-		if n, err = t.copyUpTo(r, quietUpload); err != nil || n < quietUpload {
-			return n, err
-		}
-		t.background()
-	}
-	if t.watchData() {
-		t.werr = fmt.Errorf("ftp: %s: refused while its data went out", t.cmd)
-		return n, t.werr
-	}
-	m, err := t.copyUpTo(r, -1)
-	return n + m, err
-}
-
-// quietUpload is what an upload sends before anything reads its replies.
-// Linux buffers at least 16 KiB to send and 128 KiB to receive on a TCP
-// connection by default (tcp_wmem, tcp_rmem).
-const quietUpload = 64 << 10
-
-// copyUpTo sends r, or limit bytes of it when limit >= 0: by sendfile from
-// an *os.File (or an io.LimitedReader of one) over plain TCP, else by
-// copying.
-func (t *transfer) copyUpTo(r io.Reader, limit int64) (int64, error) {
-	if tc, ok := t.plainTCP(); ok {
-		switch src := r.(type) {
-		case *os.File:
-			return t.sendFrom(tc, src, limit)
-		case *io.LimitedReader:
-			if f, ok := src.R.(*os.File); ok {
-				want := max(src.N, 0)
-				if limit >= 0 {
-					want = min(want, limit)
-				}
-				n, err := t.sendFrom(tc, f, want)
-				src.N -= n
-				return n, err
-			}
-		}
-	}
-	if limit < 0 {
-		return io.Copy(writerFunc(t.write), r)
-	}
-	n, err := io.CopyN(writerFunc(t.write), r, limit)
-	if err == io.EOF {
-		err = nil // r ended first
-	}
-	return n, err
-}
-
-// spliceTo writes the rest of a download into f: what the reader has
-// buffered, then the data connection by splice.
-func (r *Response) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
-	var total int64
-	if n := r.buf.Buffered(); n > 0 {
-		b, _ := r.buf.Peek(n)
-		m, err := f.Write(b)
-		total += int64(m)
-		r.buf.Discard(m)
-		if err != nil {
-			return total, err
-		}
-	}
-	n, err := r.t.spliceTo(tc, f)
-	total += n
-	if err != nil {
-		r.err = err
-		return total, err
-	}
-	r.done = true
-	r.err = r.end()
-	return total, r.err
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // CurrentDir returns the working directory (PWD), with the doubled quotes
@@ -131,12 +129,6 @@ func (c *Conn) RemoveDir(ctx context.Context, path string) error {
 	return err
 }
 
-// Delete removes a file (DELE).
-func (c *Conn) Delete(ctx context.Context, path string) error {
-	_, err := c.do(ctx, 2, "DELE", path)
-	return err
-}
-
 // RemoveAll removes a file, or a directory and everything in it, like
 // os.RemoveAll: a path that does not exist is no error. Symbolic links are
 // removed, not followed.
@@ -184,68 +176,5 @@ func (c *Conn) removeAll(ctx context.Context, p string, depth int) error {
 		}
 	}
 	_, err = c.expect(ctx, 2, "RMD", p)
-	return err
-}
-
-// Rename renames a file or directory (RNFR, then RNTO).
-func (c *Conn) Rename(ctx context.Context, from, to string) error {
-	if _, err := commandLine("RNTO", to); err != nil {
-		return err // refuse before RNFR is sent
-	}
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
-		return err
-	}
-	_, err = c.expect(ctx, 2, "RNTO", to)
-	return err
-}
-
-// FileSize returns the size of a file in bytes (SIZE, RFC 3659).
-func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-	return c.sizeOf(ctx, path)
-}
-
-// parseSize reads the 213 reply to SIZE.
-func parseSize(r *Reply) (int64, error) {
-	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
-	if err != nil || size < 0 {
-		return 0, fmt.Errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
-	}
-	return size, nil
-}
-
-// ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
-func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
-	r, err := c.do(ctx, 2, "MDTM", path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	t, ok := parseMLSxTime(strings.TrimSpace(r.Message()))
-	if !ok {
-		return time.Time{}, fmt.Errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
-	}
-	return t, nil
-}
-
-// SetModTime sets the modification time of a file (MFMT), to the second.
-// Servers without MFMT answer with an error; vsftpd's two-argument MDTM
-// is used only with WithOverloadedMDTM, because on other servers that
-// form means something else.
-func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
-	stamp := t.UTC().Format("20060102150405")
-	if c.cfg.overloadedMDTM {
-		_, err := c.do(ctx, 2, "MDTM", stamp+" "+path)
-		return err
-	}
-	_, err := c.do(ctx, 2, "MFMT", stamp+" "+path)
 	return err
 }

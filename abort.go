@@ -1,0 +1,105 @@
+package ftp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+)
+
+// abortTimeout bounds the ABOR exchange that ends a transfer early.
+const abortTimeout = 10 * time.Second
+
+// abortGrace bounds the ABOR exchange of a transfer whose context has
+// ended: the caller wants to return, and gets a usable Conn back only if
+// the server is quick about it. Cancelling the context during the
+// exchange ends it at once.
+const abortGrace = time.Second
+
+// park keeps the unused data connection of a refused transfer open until
+// the next PASV, EPSV, PORT or EPRT has been answered, when the server has
+// let go of it. pyftpdlib answers "226 Transfer complete" whenever the
+// client closes an idle data connection, a reply to no command that would
+// put the control connection out of step.
+func (c *Conn) park(conn net.Conn) {
+	conn.SetDeadline(aLongTimeAgo) // wakes any reader
+	c.unpark()
+	c.parked = conn
+}
+
+// unpark closes a parked data connection, if any.
+func (c *Conn) unpark() {
+	if c.parked != nil {
+		c.parked.Close()
+		c.parked = nil
+	}
+}
+
+// abandon ends a transfer that cannot go on: it resets the data
+// connection, tells the server with ABOR, and reads every reply the server
+// still owes, so the control connection stays in step; if that fails the
+// connection is closed. The exchange is bounded (abortTimeout, or
+// abortGrace once the transfer's context has ended) and cancelling the
+// context ends it at once. It returns cause, noting a closed connection.
+func (t *transfer) abandon(cause error) error {
+	t.closeData(true)
+	c := t.c
+	if t.complete() && c.ctl.noops.Load() == 0 {
+		return cause
+	}
+	limit := min(abortTimeout, c.cfg.timeout)
+	if t.ctx.Err() != nil {
+		limit = min(limit, abortGrace)
+	}
+	deadline := time.Now().Add(limit)
+	c.ctl.nc.SetWriteDeadline(deadline)
+	c.ctl.watch.cap(deadline)
+	defer c.ctl.watch.cap(time.Time{})
+	if t.ctx.Err() == nil {
+		stop := t.onCancel()
+		defer stop()
+	}
+	var werr error
+	if !t.complete() {
+		c.ctl.trace("> ", "ABOR")
+		werr = c.ctl.writeLine("ABOR")
+	}
+	err := t.final().err
+	if err == nil && werr != nil {
+		err = fmt.Errorf("ftp: sending ABOR: %w", werr)
+		c.ctl.close(err)
+	}
+	if err == nil {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err = c.resync(ctx)
+		cancel()
+	}
+	switch {
+	case err == nil:
+		return cause
+	case cause == nil:
+		return fmt.Errorf("%w (aborting the transfer closed the connection)", err)
+	}
+	return fmt.Errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
+}
+
+// resync reads what the server still owes (the ABOR reply, or nothing from
+// servers that send none; the answers to keepalive NOOPs) up to the reply
+// of a PWD sent as a marker: 257 answers nothing but PWD, so the stream is
+// in step after it.
+func (c *Conn) resync(ctx context.Context) error {
+	owed := int(c.ctl.noops.Load())
+	r, err := c.ctl.exchange(ctx, "PWD")
+	for i := 0; err == nil && r.Code != 257; i++ {
+		if i == 8+owed {
+			err = fmt.Errorf("%w: no PWD reply after %d others", ErrMalformedReply, i)
+			c.ctl.close(err)
+			break
+		}
+		r, err = c.ctl.readReply(ctx, "ABOR")
+	}
+	if err == nil {
+		c.ctl.noops.Store(0)
+	}
+	return err
+}

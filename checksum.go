@@ -1,0 +1,161 @@
+package ftp
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"strings"
+)
+
+// ErrChecksumMismatch is wrapped by the error of a Download or Upload whose
+// file, once complete, has another checksum than the server computed for
+// it. The temporary file is removed, so that trying again starts afresh.
+var ErrChecksumMismatch = errors.New("ftp: checksum mismatch")
+
+// checksum algorithms, best first: the names of HASH, the X commands, and
+// the local implementations.
+var checksums = []struct {
+	name, xcmd string
+	new        func() hash.Hash
+}{
+	{"SHA-256", "XSHA256", sha256.New},
+	{"SHA-1", "XSHA1", sha1.New},
+	{"MD5", "XMD5", md5.New},
+	{"CRC32", "XCRC", func() hash.Hash { return crc32.NewIEEE() }},
+}
+
+// RemoteChecksum asks the server for the checksum of a file, with HASH
+// (draft-bryan-ftpext-hash) or else XSHA256, XSHA1, XMD5 or XCRC, whichever
+// FEAT lists first in that order. It returns the algorithm ("SHA-256",
+// "SHA-1", "MD5" or "CRC32") and the lower-case hex sum; errors.Is(err,
+// errors.ErrUnsupported) holds when the server offers none of them.
+func (c *Conn) RemoteChecksum(ctx context.Context, remote string) (algo, sum string, err error) {
+	feats := c.Features()
+	if v, ok := feats["HASH"]; ok {
+		algo, sum, err := c.hashCmd(ctx, remote, v)
+		if err == nil || !isPermanent(err) {
+			return algo, sum, err
+		}
+	}
+	for _, cs := range checksums {
+		if _, ok := feats[cs.xcmd]; !ok {
+			continue
+		}
+		line, err := commandLine(cs.xcmd, remote)
+		if err != nil {
+			return "", "", err
+		}
+		reply, err := c.Quote(ctx, line)
+		if err != nil {
+			return "", "", err
+		}
+		f := strings.Fields(reply.Message())
+		for _, w := range f {
+			if isHex(w) {
+				return cs.name, strings.ToLower(w), nil
+			}
+		}
+		return "", "", fmt.Errorf("%w: %s reply %q", ErrMalformedReply, cs.xcmd, reply.Message())
+	}
+	return "", "", fmt.Errorf("ftp: server offers no checksum command: %w", errors.ErrUnsupported)
+}
+
+// hashCmd runs HASH, selecting the best algorithm the server offers (feat
+// is the parameter of FEAT's HASH line, "SHA-256*;SHA-1;MD5").
+func (c *Conn) hashCmd(ctx context.Context, remote, feat string) (string, string, error) {
+	current := ""
+	offered := map[string]bool{}
+	for _, a := range strings.Split(feat, ";") {
+		a = strings.ToUpper(strings.TrimSpace(a))
+		if name, ok := strings.CutSuffix(a, "*"); ok {
+			current, a = name, name
+		}
+		offered[a] = true
+	}
+	for _, cs := range checksums {
+		if !offered[cs.name] {
+			continue
+		}
+		if cs.name != current {
+			if _, err := c.Quote(ctx, "OPTS HASH "+cs.name); err != nil {
+				continue
+			}
+		}
+		break
+	}
+	line, err := commandLine("HASH", remote)
+	if err != nil {
+		return "", "", err
+	}
+	reply, err := c.Quote(ctx, line)
+	if err != nil {
+		return "", "", err
+	}
+	// 213 SHA-256 0-49 169cd22282da7f147cb491e559e9dd filename
+	f := strings.Fields(reply.Message())
+	if len(f) < 3 || !isHex(f[2]) {
+		return "", "", fmt.Errorf("%w: HASH reply %q", ErrMalformedReply, reply.Message())
+	}
+	return strings.ToUpper(f[0]), strings.ToLower(f[2]), nil
+}
+
+func isHex(s string) bool {
+	if len(s) < 8 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// LocalChecksum computes the checksum of a local file with algo ("SHA-256",
+// "SHA-1", "MD5" or "CRC32"), streaming it.
+func LocalChecksum(local, algo string) (string, error) {
+	for _, cs := range checksums {
+		if cs.name != algo {
+			continue
+		}
+		f, err := os.Open(local)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		h := cs.new()
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
+	return "", fmt.Errorf("ftp: checksum %q: %w", algo, errors.ErrUnsupported)
+}
+
+// verifyChecksum compares the checksum of remote with that of local where
+// the server can compute one; it does nothing otherwise.
+func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
+	algo, sum, err := c.RemoteChecksum(ctx, remote)
+	if errors.Is(err, errors.ErrUnsupported) || isPermanent(err) {
+		return nil // nothing to compare with
+	}
+	if err != nil {
+		return fmt.Errorf("checksum of %s: %w", remote, err)
+	}
+	mine, err := LocalChecksum(local, algo)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil // an algorithm this package does not compute
+	}
+	if err != nil {
+		return err
+	}
+	// CRC32 sums may come without leading zeros.
+	if strings.TrimLeft(mine, "0") != strings.TrimLeft(sum, "0") {
+		return fmt.Errorf("%w: %s of %s is %s, of %s %s", ErrChecksumMismatch, algo, remote, sum, local, mine)
+	}
+	return nil
+}

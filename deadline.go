@@ -1,0 +1,133 @@
+package ftp
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts a blocked
+// read or write at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watchdog applies a context and an idle timeout to one connection's
+// deadlines (or a poller's) for the span of one operation: start arms it,
+// extend pushes the idle deadline forward after progress, stop disarms it.
+// Cancelling the context interrupts a blocked read or write at once.
+type watchdog struct {
+	nc      deadliner
+	timeout time.Duration
+
+	mu        sync.Mutex
+	ctx       context.Context
+	gen       uint64 // which start the cancellation callback belongs to
+	cancelled bool
+	active    bool      // between start and stop
+	limit     time.Time // no deadline later than this, when set
+	setAt     time.Time // when extend last moved the deadline; zero: move it next time
+	release   func() bool
+}
+
+// deadliner is what a watchdog bounds: a net.Conn, or the *os.File of a
+// poller.
+type deadliner interface {
+	SetDeadline(t time.Time) error
+}
+
+func newWatchdog(nc deadliner, timeout time.Duration) *watchdog {
+	return &watchdog{nc: nc, timeout: timeout}
+}
+
+func (w *watchdog) start(ctx context.Context) {
+	w.mu.Lock()
+	w.gen++
+	gen := w.gen
+	w.ctx, w.cancelled, w.active, w.setAt = ctx, false, true, time.Time{}
+	w.mu.Unlock()
+	w.extend()
+	if ctx.Done() == nil { // a context that is never cancelled
+		w.release = neverCancelled
+		return
+	}
+	w.release = context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.gen == gen {
+			w.cancelled = true
+			w.nc.SetDeadline(aLongTimeAgo)
+		}
+	})
+}
+
+// neverCancelled is the release of a context.AfterFunc for a context that
+// is never cancelled (Background, WithoutCancel), which needs none.
+func neverCancelled() bool { return false }
+
+// cancelErr returns the context's error if the context cancelled the
+// operation under way, else nil.
+func (w *watchdog) cancelErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return ctxErr(w.ctx)
+}
+
+// ctxErr is ctx.Err(), also when the deadline has passed but the context's
+// own timer has not fired yet (the connection's deadline may fire first).
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// extend sets the deadline to the timeout from now, or the context's
+// deadline if that is sooner. A deadline moved less than a sixteenth of
+// the timeout ago stays where it is: a transfer calls extend before every
+// read or write, and a stall then still ends between 15/16 of the timeout
+// and the timeout after the last progress, without a timer update per
+// read.
+func (w *watchdog) extend() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancelled || !w.active {
+		return
+	}
+	now := time.Now()
+	if !w.setAt.IsZero() && now.Sub(w.setAt) < w.timeout/16 {
+		return
+	}
+	w.setAt = now
+	d := now.Add(w.timeout)
+	if cd, ok := w.ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	if !w.limit.IsZero() && w.limit.Before(d) {
+		d = w.limit
+	}
+	w.nc.SetDeadline(d)
+}
+
+// cap brings the deadline forward to d at the latest, for this and later
+// operations, until cap is called with the zero time.
+func (w *watchdog) cap(d time.Time) {
+	w.mu.Lock()
+	w.limit, w.setAt = d, time.Time{}
+	w.mu.Unlock()
+	w.extend()
+}
+
+// stop disarms the watchdog and clears the deadline, so that nothing of
+// this operation poisons the next one. It returns the context's error if
+// the context ended the operation.
+func (w *watchdog) stop() error {
+	w.release()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gen++
+	w.active, w.setAt = false, time.Time{}
+	w.nc.SetDeadline(time.Time{})
+	return ctxErr(w.ctx)
+}

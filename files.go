@@ -1,0 +1,165 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Delete removes a file (DELE).
+func (c *Conn) Delete(ctx context.Context, path string) error {
+	_, err := c.do(ctx, 2, "DELE", path)
+	return err
+}
+
+// Rename renames a file or directory (RNFR, then RNTO).
+func (c *Conn) Rename(ctx context.Context, from, to string) error {
+	if _, err := commandLine("RNTO", to); err != nil {
+		return err // refuse before RNFR is sent
+	}
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
+		return err
+	}
+	_, err = c.expect(ctx, 2, "RNTO", to)
+	return err
+}
+
+// FileSize returns the size of a file in bytes (SIZE, RFC 3659).
+func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	return c.sizeOf(ctx, path)
+}
+
+// parseSize reads the 213 reply to SIZE.
+func parseSize(r *Reply) (int64, error) {
+	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
+	if err != nil || size < 0 {
+		return 0, fmt.Errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
+	}
+	return size, nil
+}
+
+// ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
+func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
+	r, err := c.do(ctx, 2, "MDTM", path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := parseMLSxTime(strings.TrimSpace(r.Message()))
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
+	}
+	return t, nil
+}
+
+// SetModTime sets the modification time of a file (MFMT), to the second.
+// Servers without MFMT answer with an error; vsftpd's two-argument MDTM
+// is used only with WithOverloadedMDTM, because on other servers that
+// form means something else.
+func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
+	stamp := t.UTC().Format("20060102150405")
+	if c.cfg.overloadedMDTM {
+		_, err := c.do(ctx, 2, "MDTM", stamp+" "+path)
+		return err
+	}
+	_, err := c.do(ctx, 2, "MFMT", stamp+" "+path)
+	return err
+}
+
+// Stat returns the entry of one file or directory: from MLST (RFC 3659)
+// when the server offers it, else from SIZE and MDTM for a file, or a
+// CWD into it for a directory. Its Name is the last element of path.
+// errors.Is(err, fs.ErrNotExist) holds when there is no such file.
+func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	e, err := c.stat(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if base := path.Base(strings.TrimRight(p, "/")); base != "." && base != "" {
+		e.Name = base
+	} else {
+		e.Name = p
+	}
+	return e, nil
+}
+
+func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
+	if c.useMLSx() && c.hasFeature("MLST") {
+		return c.mlstOf(ctx, p)
+	}
+	size, serr := c.sizeOf(ctx, p)
+	if serr == nil {
+		e := &Entry{Type: EntryFile, Size: size}
+		if c.hasFeature("MDTM") {
+			if r, err := c.expect(ctx, 2, "MDTM", p); err == nil {
+				e.ModTime, _ = parseMLSxTime(strings.TrimSpace(r.Message()))
+			}
+		}
+		return e, nil
+	}
+	var ferr *Error
+	if !errors.As(serr, &ferr) {
+		return nil, serr
+	}
+	isDir, err := c.isDir(ctx, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case isDir:
+		return &Entry{Type: EntryDir, Size: -1}, nil
+	}
+	return nil, serr
+}
+
+// mlst asks for the facts of one path: "250-", one entry line that starts
+// with a space, "250 End".
+func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
+	r, err := c.expect(ctx, 2, "MLST", p)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range r.Lines[1:] {
+		if strings.HasPrefix(line, " ") {
+			e, err := parseMLSxLine(line[1:])
+			if err != nil {
+				return nil, fmt.Errorf("%w: MLST entry %q: %v", ErrMalformedReply, clip(line), err)
+			}
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
+}
+
+// mlst reports whether Stat uses MLST.
+func (c *Conn) mlst() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.useMLSx() && c.hasFeature("MLST")
+}
+
+// sizeOf runs SIZE. The caller holds the lock.
+func (c *Conn) sizeOf(ctx context.Context, p string) (int64, error) {
+	r, err := c.expect(ctx, 2, "SIZE", p)
+	if err != nil {
+		return 0, err
+	}
+	return parseSize(r)
+}

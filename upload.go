@@ -1,0 +1,151 @@
+package ftp
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Stor uploads r to a file (STOR), replacing it. It returns after the
+// server confirmed the file with its final reply.
+func (c *Conn) Stor(ctx context.Context, path string, r io.Reader) error {
+	return c.upload(ctx, "STOR", path, r, 0, nil)
+}
+
+// StorFrom writes r into a file from byte offset on (REST, then STOR), to
+// resume an upload: r must start at that offset of the local file.
+func (c *Conn) StorFrom(ctx context.Context, path string, r io.Reader, offset int64) error {
+	if offset < 0 {
+		return fmt.Errorf("ftp: StorFrom %s: negative offset %d", path, offset)
+	}
+	return c.upload(ctx, "STOR", path, r, offset, nil)
+}
+
+// Append appends r to a file (APPE), creating it if needed.
+func (c *Conn) Append(ctx context.Context, path string, r io.Reader) error {
+	return c.upload(ctx, "APPE", path, r, 0, nil)
+}
+
+// upload sends r over a data connection. Data goes out at once (servers
+// that omit the 1xx wait for it); a server that refuses it midway breaks
+// the data connection, and its reply says why.
+// progress, when not nil, is told of the bytes as they go, by whatever
+// path they take (sendfile included).
+func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64, progress func(n int64)) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	t, err := c.startTransfer(ctx, verb, path, offset)
+	if err != nil {
+		return err
+	}
+	t.onData = progress
+	if _, err = t.copyFrom(r); err != nil {
+		err = t.abandon(err)
+		if t.werr != nil && t.watch.cancelErr() == nil {
+			// The server broke the data connection: its reply says why.
+			if ferr := t.failed(); ferr != nil {
+				return fmt.Errorf("%w (%v)", ferr, t.werr)
+			}
+		}
+		return err
+	}
+	return t.finish()
+}
+
+// copyFrom sends an upload's data, and stops at once if the server
+// refuses meanwhile (wake): a server may keep the data connection open
+// after its refusal, and read nothing. Without a goroutine reading the
+// replies (a transfer with the poller), the first quietUpload bytes go
+// out alone: the socket buffers take that much whatever the server does,
+// so an upload of small files never hands a reply across goroutines.
+// Past that, a goroutine reads the replies.
+func (t *transfer) copyFrom(r io.Reader) (int64, error) {
+	var n int64
+	if t.replies == nil {
+		var err error
+		if n, err = t.copyUpTo(r, quietUpload); err != nil || n < quietUpload {
+			return n, err
+		}
+		t.background()
+	}
+	if t.watchData() {
+		t.werr = fmt.Errorf("ftp: %s: refused while its data went out", t.cmd)
+		return n, t.werr
+	}
+	m, err := t.copyUpTo(r, -1)
+	return n + m, err
+}
+
+// quietUpload is what an upload sends before anything reads its replies.
+// Linux buffers at least 16 KiB to send and 128 KiB to receive on a TCP
+// connection by default (tcp_wmem, tcp_rmem).
+const quietUpload = 64 << 10
+
+// copyUpTo sends r, or limit bytes of it when limit >= 0: by sendfile from
+// an *os.File (or an io.LimitedReader of one) over plain TCP, else by
+// copying.
+func (t *transfer) copyUpTo(r io.Reader, limit int64) (int64, error) {
+	if tc, ok := t.plainTCP(); ok {
+		switch src := r.(type) {
+		case *os.File:
+			return t.sendFrom(tc, src, limit)
+		case *io.LimitedReader:
+			if f, ok := src.R.(*os.File); ok {
+				want := max(src.N, 0)
+				if limit >= 0 {
+					want = min(want, limit)
+				}
+				n, err := t.sendFrom(tc, f, want)
+				src.N -= n
+				return n, err
+			}
+		}
+	}
+	if limit < 0 {
+		return io.Copy(writerFunc(t.write), r)
+	}
+	n, err := io.CopyN(writerFunc(t.write), r, limit)
+	if err == io.EOF {
+		err = nil // r ended first
+	}
+	return n, err
+}
+
+// closeTLSUpload ends a TLS upload cleanly: close_notify, so the server can
+// tell a complete file from a truncated one, then drain what the server
+// sends (unread session tickets would turn the close into a TCP reset and
+// lose the tail of the file) until it closes, its final reply arrives, or
+// a bounded wait ends: some servers never answer close_notify.
+func (t *transfer) closeTLSUpload(tc *tls.Conn) {
+	if err := tc.Handshake(); err != nil { // zero-byte uploads never started it
+		return
+	}
+	if tc.CloseWrite() != nil {
+		return
+	}
+	tc.SetReadDeadline(time.Now().Add(min(5*time.Second, t.c.cfg.timeout)))
+	drained := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, tc)
+		close(drained)
+	}()
+	for {
+		select {
+		case <-drained:
+			return
+		case res := <-t.replyCh():
+			t.got = append(t.got, res)
+			if t.complete() {
+				tc.SetReadDeadline(aLongTimeAgo)
+				<-drained
+				return
+			}
+		}
+	}
+}
