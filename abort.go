@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"time"
 )
@@ -66,7 +65,7 @@ func (t *transfer) abandon(cause error) error {
 	}
 	err := t.final().err
 	if err == nil && werr != nil {
-		err = fmt.Errorf("ftp: sending ABOR: %w", werr)
+		err = errorf("sending ABOR: %w", werr)
 		c.ctl.close(err)
 	}
 	if err == nil {
@@ -78,9 +77,9 @@ func (t *transfer) abandon(cause error) error {
 	case err == nil:
 		return cause
 	case cause == nil:
-		return fmt.Errorf("%w (aborting the transfer closed the connection)", err)
+		return errorf("%w (aborting the transfer closed the connection)", err)
 	}
-	return fmt.Errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
+	return errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
 }
 
 // resync reads what the server still owes (the ABOR reply, or nothing from
@@ -92,7 +91,7 @@ func (c *Conn) resync(ctx context.Context) error {
 	r, err := c.ctl.exchange(ctx, "PWD")
 	for i := 0; err == nil && r.Code != 257; i++ {
 		if i == 8+owed {
-			err = fmt.Errorf("%w: no PWD reply after %d others", ErrMalformedReply, i)
+			err = errorf("%w: no PWD reply after %d others", ErrMalformedReply, i)
 			c.ctl.close(err)
 			break
 		}

@@ -60,7 +60,7 @@ func (c *Conn) listen(ctx context.Context) (net.Listener, error) {
 			return ln, nil
 		}
 	}
-	return nil, fmt.Errorf("ftp: active mode: listening on %s ports %d-%d: %w", c.localIP, lo, hi, err)
+	return nil, errorf("active mode: listening on %s ports %d-%d: %w", c.localIP, lo, hi, err)
 }
 
 // portArg formats "h1,h2,h3,h4,p1,p2" (RFC 959).
@@ -108,7 +108,7 @@ func (t *transfer) accept(ctx context.Context, ln net.Listener) (net.Conn, error
 			err := t.failed()
 			if err == nil && t.complete() && refused.any() {
 				// The server is done, and the only connection was refused.
-				err = fmt.Errorf("ftp: %s: the server sent its data to a refused connection", t.cmd)
+				err = errorf("%s: the server sent its data to a refused connection", t.cmd)
 			}
 			if err == nil && t.complete() {
 				// The server says it is done, so it has connected: the
@@ -185,6 +185,6 @@ func (f *foreignPeers) explain(err error) error {
 	if len(f.addrs) == 0 {
 		return err
 	}
-	return fmt.Errorf("%w (refused data connections from %s: not the server's address)",
+	return errorf("%w (refused data connections from %s: not the server's address)",
 		err, strings.Join(f.addrs, ", "))
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
@@ -63,9 +62,9 @@ func (c *Conn) RemoteChecksum(ctx context.Context, remote string) (algo, sum str
 				return cs.name, strings.ToLower(w), nil
 			}
 		}
-		return "", "", fmt.Errorf("%w: %s reply %q", ErrMalformedReply, cs.xcmd, reply.Message())
+		return "", "", errorf("%w: %s reply %q", ErrMalformedReply, cs.xcmd, reply.Message())
 	}
-	return "", "", fmt.Errorf("ftp: server offers no checksum command: %w", errors.ErrUnsupported)
+	return "", "", errorf("server offers no checksum command: %w", errors.ErrUnsupported)
 }
 
 // hashCmd runs HASH, selecting the best algorithm the server offers (feat
@@ -102,7 +101,7 @@ func (c *Conn) hashCmd(ctx context.Context, remote, feat string) (string, string
 	// 213 SHA-256 0-49 169cd22282da7f147cb491e559e9dd filename
 	f := strings.Fields(reply.Message())
 	if len(f) < 3 || !isHex(f[2]) {
-		return "", "", fmt.Errorf("%w: HASH reply %q", ErrMalformedReply, reply.Message())
+		return "", "", errorf("%w: HASH reply %q", ErrMalformedReply, reply.Message())
 	}
 	return strings.ToUpper(f[0]), strings.ToLower(f[2]), nil
 }
@@ -133,7 +132,7 @@ func LocalChecksum(local, algo string) (string, error) {
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}
-	return "", fmt.Errorf("ftp: checksum %q: %w", algo, errors.ErrUnsupported)
+	return "", errorf("checksum %q: %w", algo, errors.ErrUnsupported)
 }
 
 // verifyChecksum compares the checksum of remote with that of local where
@@ -144,7 +143,7 @@ func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
 		return nil // nothing to compare with
 	}
 	if err != nil {
-		return fmt.Errorf("checksum of %s: %w", remote, err)
+		return errorf("checksum of %s: %w", remote, err)
 	}
 	mine, err := LocalChecksum(local, algo)
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -155,7 +154,7 @@ func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
 	}
 	// CRC32 sums may come without leading zeros.
 	if strings.TrimLeft(mine, "0") != strings.TrimLeft(sum, "0") {
-		return fmt.Errorf("%w: %s of %s is %s, of %s %s", ErrChecksumMismatch, algo, remote, sum, local, mine)
+		return errorf("%w: %s of %s is %s, of %s %s", ErrChecksumMismatch, algo, remote, sum, local, mine)
 	}
 	return nil
 }

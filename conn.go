@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"net"
 	"strings"
@@ -116,7 +115,7 @@ func (c *Conn) login(ctx context.Context, user, password string) error {
 	case r.class() == 2:
 		return nil
 	case r.Code == 332:
-		return fmt.Errorf("%w: %w", ErrAccountRequired, replyError(sent, r))
+		return errorf("%w: %w", ErrAccountRequired, replyError(sent, r))
 	}
 	return replyError(sent, r)
 }
@@ -218,7 +217,7 @@ func (c *Conn) NoOp(ctx context.Context) error {
 func (c *Conn) Quote(ctx context.Context, line string) (*Reply, error) {
 	v, arg, _ := strings.Cut(line, " ")
 	if transferVerbs[strings.ToUpper(v)] {
-		return nil, fmt.Errorf("ftp: Quote %s: transfer commands need a data connection; use the methods", v)
+		return nil, errorf("Quote %s: transfer commands need a data connection; use the methods", v)
 	}
 	unlock, err := c.acquire(ctx)
 	if err != nil {

@@ -83,7 +83,7 @@ func (c *control) sendLine(ctx context.Context, line string) error {
 		err = cerr
 	}
 	if err != nil {
-		err = fmt.Errorf("ftp: sending %s: %w", mask(line), err)
+		err = errorf("sending %s: %w", mask(line), err)
 		c.close(err)
 	}
 	return err
@@ -106,7 +106,7 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 			break
 		}
 		if strays++; strays > maxStrays {
-			err = fmt.Errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
+			err = errorf("%w: more than %d replies that answer no command", ErrMalformedReply, maxStrays)
 			break
 		}
 		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
@@ -147,16 +147,16 @@ func (c *control) check(about string, reply *Reply, err error) (*Reply, error) {
 	if err != nil {
 		what := "reply to " + mask(about)
 		if cerr := c.closedErr(); cerr != nil {
-			return nil, fmt.Errorf("ftp: %s: %w", what, cerr) // Close came first
+			return nil, errorf("%s: %w", what, cerr) // Close came first
 		}
-		err = fmt.Errorf("ftp: %s: %w", what, err)
+		err = errorf("%s: %w", what, err)
 		c.close(err)
 		return nil, err
 	}
 	if reply.Code == 421 {
 		err := &Error{Cmd: mask(about), Code: reply.Code, Msg: reply.Message()}
 		c.close(err)
-		return nil, fmt.Errorf("%w: server closing: %w", ErrClosed, err)
+		return nil, errorf("%w: server closing: %w", ErrClosed, err)
 	}
 	return reply, nil
 }
@@ -170,7 +170,7 @@ func (c *control) send(line string) error {
 		// The server may have said why it hung up (421) before closing.
 		if reply, rerr := readReply(c.text.R); rerr == nil {
 			c.traceReply(reply)
-			return fmt.Errorf("%w (server said %d %s)", err, reply.Code, printable(reply.Message()))
+			return errorf("%w (server said %d %s)", err, reply.Code, printable(reply.Message()))
 		}
 		return err
 	}
@@ -241,7 +241,7 @@ func (c *control) closedErr() error {
 	case errors.Is(c.err, ErrClosed):
 		return c.err
 	default:
-		return fmt.Errorf("%w: %w", ErrClosed, c.err)
+		return errorf("%w: %w", ErrClosed, c.err)
 	}
 }
 
@@ -264,7 +264,7 @@ func (c *control) traceReply(r *Reply) {
 // The error quotes the argument, unless it is a password.
 func commandLine(verb, arg string) (string, error) {
 	if strings.ContainsAny(verb+arg, "\r\n\x00") {
-		return "", fmt.Errorf("%w: %s", ErrInvalidArgument, mask(fmt.Sprintf("%s %q", verb, arg)))
+		return "", errorf("%w: %s", ErrInvalidArgument, mask(fmt.Sprintf("%s %q", verb, arg)))
 	}
 	if arg == "" {
 		return verb, nil

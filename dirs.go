@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -18,7 +17,7 @@ func (c *Conn) CurrentDir(ctx context.Context) (string, error) {
 	}
 	dir, ok := quotedPath(r.Message())
 	if !ok {
-		return "", fmt.Errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
+		return "", errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
 	}
 	return dir, nil
 }
@@ -110,7 +109,7 @@ func (c *Conn) isDir(ctx context.Context, dir string) (bool, error) {
 	}
 	cwd, ok := quotedPath(r.Message())
 	if !ok {
-		return false, fmt.Errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
+		return false, errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
 	}
 	if _, err := c.expect(ctx, 2, "CWD", dir); err != nil {
 		var ferr *Error
@@ -152,7 +151,7 @@ func (c *Conn) removeAll(ctx context.Context, p string, depth int) error {
 		return derr
 	}
 	if depth > 1000 {
-		return fmt.Errorf("ftp: RemoveAll %s: deeper than 1000 levels", p)
+		return errorf("RemoveAll %s: deeper than 1000 levels", p)
 	}
 	entries, err := c.list(ctx, p)
 	if err != nil {

@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
 func parseSize(r *Reply) (int64, error) {
 	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
 	if err != nil || size < 0 {
-		return 0, fmt.Errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
+		return 0, errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
 	}
 	return size, nil
 }
@@ -60,7 +59,7 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	}
 	t, ok := parseMLSxTime(strings.TrimSpace(r.Message()))
 	if !ok {
-		return time.Time{}, fmt.Errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
+		return time.Time{}, errorf("%w: MDTM reply %q", ErrMalformedReply, clip(r.Message()))
 	}
 	return t, nil
 }
@@ -140,12 +139,12 @@ func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
 		if strings.HasPrefix(line, " ") {
 			e, err := parseMLSxLine(line[1:])
 			if err != nil {
-				return nil, fmt.Errorf("%w: MLST entry %q: %v", ErrMalformedReply, clip(line), err)
+				return nil, errorf("%w: MLST entry %q: %v", ErrMalformedReply, clip(line), err)
 			}
 			return e, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
+	return nil, errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
 }
 
 // mlst reports whether Stat uses MLST.

@@ -30,7 +30,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -52,7 +51,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	defer cancel()
 	nc, err := cfg.dial(dctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("ftp: dial %s: %w", addr, err)
+		return nil, errorf("dial %s: %w", addr, err)
 	}
 	c := newConn(cfg, host, nc)
 	if err := c.open(ctx); err != nil {
@@ -95,7 +94,7 @@ func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) 
 		opts = append([]Option{WithImplicitTLS(nil)}, opts...)
 		opts = append(opts, func(c *config) { c.tlsMode = tlsImplicit })
 	default:
-		return nil, fmt.Errorf("ftp: %s: scheme must be ftp:// or ftps://", u.Redacted())
+		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
 	user, pass := "anonymous", "anonymous@"
 	if u.User != nil {
@@ -122,7 +121,7 @@ func urlError(err error) error {
 	case errors.As(err, &eerr):
 		return errors.New("ftp: parsing URL: invalid %-escape (the URL is not shown: it may hold a password)")
 	case errors.As(err, &uerr):
-		return fmt.Errorf("ftp: parsing URL (not shown: it may hold a password): %w", uerr.Err)
+		return errorf("parsing URL (not shown: it may hold a password): %w", uerr.Err)
 	}
 	return errors.New("ftp: parsing URL: invalid (the URL is not shown: it may hold a password)")
 }
@@ -133,13 +132,13 @@ func splitAddr(addr, defaultPort string) (hostport, host string, err error) {
 	host, _, err = net.SplitHostPort(addr)
 	if err != nil {
 		if !strings.Contains(err.Error(), "missing port") {
-			return "", "", fmt.Errorf("ftp: address %q: %w", addr, err)
+			return "", "", errorf("address %q: %w", addr, err)
 		}
 		host = strings.Trim(addr, "[]")
 		addr = net.JoinHostPort(host, defaultPort)
 	}
 	if host == "" {
-		return "", "", fmt.Errorf("ftp: address %q has no host", addr)
+		return "", "", errorf("address %q has no host", addr)
 	}
 	return addr, host, nil
 }

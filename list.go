@@ -198,11 +198,11 @@ func readLines(r io.Reader, verb, path string, out chan<- textBlock) error {
 	for total := 0; ; {
 		line, err := br.ReadSlice('\n')
 		if total += len(line); total > maxListing {
-			return fmt.Errorf("ftp: %s %s: listing longer than %d bytes", verb, path, maxListing)
+			return errorf("%s %s: listing longer than %d bytes", verb, path, maxListing)
 		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
-			return fmt.Errorf("ftp: %s %s: listing line longer than %d bytes", verb, path, maxListLine)
+			return errorf("%s %s: listing line longer than %d bytes", verb, path, maxListLine)
 		case err != nil && err != io.EOF:
 			return err
 		}

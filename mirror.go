@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -123,22 +122,22 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 	var sum MirrorSummary
 	for _, pat := range opts.Exclude {
 		if _, err := path.Match(pat, ""); err != nil {
-			return sum, fmt.Errorf("ftp: mirror: exclude %q: %w", pat, err)
+			return sum, errorf("mirror: exclude %q: %w", pat, err)
 		}
 	}
 	m := &mirror{pool: p, opts: opts, src: src, dst: dst, parts: map[string]int64{}}
 	srcTree, err := m.scan(ctx, opts.Direction == MirrorDown, src, true)
 	m.srcTree = srcTree
 	if err != nil {
-		return sum, fmt.Errorf("ftp: mirror: reading source %s: %w", src, err)
+		return sum, errorf("mirror: reading source %s: %w", src, err)
 	}
 	dstTree, err := m.scan(ctx, opts.Direction == MirrorUp, dst, false)
 	if err != nil {
-		return sum, fmt.Errorf("ftp: mirror: reading destination %s: %w", dst, err)
+		return sum, errorf("mirror: reading destination %s: %w", dst, err)
 	}
 	plan, skipped, err := m.plan(ctx, srcTree, dstTree)
 	if err != nil {
-		return sum, fmt.Errorf("ftp: mirror: %w", err)
+		return sum, errorf("mirror: %w", err)
 	}
 	sum.Plan, sum.Skipped = plan, skipped
 	if opts.DryRun {
@@ -200,7 +199,7 @@ func (m *mirror) scanLocal(root string) (map[string]node, error) {
 		}
 		if rel == "." {
 			if !d.IsDir() {
-				return fmt.Errorf("%s: not a directory: %w", root, fs.ErrInvalid)
+				return errorf("%s: not a directory: %w", root, fs.ErrInvalid)
 			}
 			return nil
 		}
@@ -274,7 +273,7 @@ func (m *mirror) plan(ctx context.Context, src, dst map[string]node) ([]MirrorAc
 			if !ok {
 				plan = append(plan, MirrorAction{Op: OpMkdir, Path: rel, Dir: true, Reason: "missing"})
 			} else if !d.dir {
-				return nil, 0, fmt.Errorf("%s is a directory in the source, a file in the destination", rel)
+				return nil, 0, errorf("%s is a directory in the source, a file in the destination", rel)
 			}
 			continue
 		}
@@ -283,7 +282,7 @@ func (m *mirror) plan(ctx context.Context, src, dst map[string]node) ([]MirrorAc
 		case !ok:
 			reason = "missing"
 		case d.dir:
-			return nil, 0, fmt.Errorf("%s is a file in the source, a directory in the destination", rel)
+			return nil, 0, errorf("%s is a file in the source, a directory in the destination", rel)
 		case d.size != s.size:
 			reason = "size"
 		case m.opts.Checksum:
@@ -368,10 +367,10 @@ func (m *mirror) run(ctx context.Context, sum MirrorSummary) (MirrorSummary, err
 	var errs []error
 	fail := func(a MirrorAction, err error) {
 		sum.Failed++
-		errs = append(errs, fmt.Errorf("%s %s: %w", a.Op, a.Path, err))
+		errs = append(errs, errorf("%s %s: %w", a.Op, a.Path, err))
 	}
 	if err := m.makeRoot(ctx); err != nil {
-		return sum, fmt.Errorf("ftp: mirror: creating %s: %w", m.dst, err)
+		return sum, errorf("mirror: creating %s: %w", m.dst, err)
 	}
 	var copies, deletes []MirrorAction
 	for _, a := range sum.Plan {
@@ -444,7 +443,7 @@ feed:
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return sum, fmt.Errorf("ftp: mirror %s to %s: %d failed: %w", m.src, m.dst, sum.Failed, err)
+		return sum, errorf("mirror %s to %s: %d failed: %w", m.src, m.dst, sum.Failed, err)
 	}
 	return sum, nil
 }

@@ -64,7 +64,7 @@ func (c *Conn) dialPassiveOnce(ctx context.Context) (net.Conn, error) {
 	c.ctl.trace("# ", fmt.Sprintf("EPSV failed (%v); using PASV from now on", err))
 	conn, perr := c.pasv(ctx)
 	if perr != nil {
-		return nil, fmt.Errorf("%w (EPSV failed before: %v)", perr, err)
+		return nil, errorf("%w (EPSV failed before: %v)", perr, err)
 	}
 	return conn, nil
 }
@@ -137,7 +137,7 @@ func (c *Conn) trustedPASVHost(ip net.IP) (string, error) {
 	case ip.IsMulticast() || ip.Equal(net.IPv4bcast) ||
 		ip.IsLoopback() && peer != nil && !peer.IsLoopback() ||
 		ip.IsLinkLocalUnicast() && peer != nil && !peer.IsLinkLocalUnicast():
-		return "", fmt.Errorf("%w: PASV reply names %s, which is not a host to connect to", ErrMalformedReply, ip)
+		return "", errorf("%w: PASV reply names %s, which is not a host to connect to", ErrMalformedReply, ip)
 	}
 	return ip.String(), nil
 }
@@ -156,17 +156,17 @@ func parseEPSV(msg string) (int, error) {
 	start := strings.IndexByte(msg, '(')
 	end := strings.LastIndexByte(msg, ')')
 	if start < 0 || end < start+6 {
-		return 0, fmt.Errorf("%w: EPSV reply %q", ErrMalformedReply, clip(msg))
+		return 0, errorf("%w: EPSV reply %q", ErrMalformedReply, clip(msg))
 	}
 	inner := msg[start+1 : end]
 	d := inner[0]
 	fields := strings.Split(inner, string(d))
 	if d < 33 || d > 126 || len(fields) != 5 || fields[1] != "" || fields[2] != "" || fields[4] != "" {
-		return 0, fmt.Errorf("%w: EPSV reply %q", ErrMalformedReply, clip(msg))
+		return 0, errorf("%w: EPSV reply %q", ErrMalformedReply, clip(msg))
 	}
 	port, err := strconv.Atoi(fields[3])
 	if err != nil || port < 1 || port > 65535 {
-		return 0, fmt.Errorf("%w: EPSV port in %q", ErrMalformedReply, clip(msg))
+		return 0, errorf("%w: EPSV port in %q", ErrMalformedReply, clip(msg))
 	}
 	return port, nil
 }
@@ -187,7 +187,7 @@ func parsePASV(msg string) (net.IP, int, error) {
 			return ip, port, nil
 		}
 	}
-	return nil, 0, fmt.Errorf("%w: PASV reply %q", ErrMalformedReply, clip(msg))
+	return nil, 0, errorf("%w: PASV reply %q", ErrMalformedReply, clip(msg))
 }
 
 // sixNumbers parses "a,b,c,d,e,f" at the start of s, each 0..255.

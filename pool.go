@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -113,10 +112,10 @@ func NewPool(rawURL string, size int, opts ...Option) (*Pool, error) {
 		if errors.As(err, &ue) {
 			ue.URL = "(URL not shown: it may hold a password)"
 		}
-		return nil, fmt.Errorf("ftp: parsing URL: %w", err)
+		return nil, errorf("parsing URL: %w", err)
 	}
 	if u.Scheme != "ftp" && u.Scheme != "ftps" {
-		return nil, fmt.Errorf("ftp: %s: scheme must be ftp:// or ftps://", u.Redacted())
+		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
 	var cfg config
 	for _, o := range opts {
@@ -228,7 +227,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			p.broadcastLocked()
 			if !isTooManyConnections(err) || ctx.Err() != nil {
 				p.mu.Unlock()
-				return nil, fmt.Errorf("ftp: pool: %w", err)
+				return nil, errorf("pool: %w", err)
 			}
 			// The server is full: settle for the connections it took.
 			if p.open > 0 && p.open < p.limit {
@@ -240,7 +239,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			p.mu.Unlock()
 			refusals++
 			if others == 0 && refusals > maxRefusals {
-				return nil, fmt.Errorf("ftp: pool: refused %d times: %w", refusals, err)
+				return nil, errorf("pool: refused %d times: %w", refusals, err)
 			}
 			if err := waitBackoff(ctx, backoffDelay(p.cfg.backoff, refusals), w); err != nil {
 				return nil, err

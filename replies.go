@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -47,7 +46,7 @@ func (t *transfer) readReplies(read int) {
 func (t *transfer) readOne(i int) replyResult {
 	r, err := t.c.ctl.readReply(t.quiet, t.cmd)
 	if err == nil && r.class() == 1 && i == maxPreliminary-1 {
-		err = fmt.Errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
+		err = errorf("%w: %d preliminary replies to %s", ErrMalformedReply, maxPreliminary, t.cmd)
 		t.c.ctl.close(err)
 	}
 	return replyResult{r, err}
@@ -130,7 +129,7 @@ func (t *transfer) await(enough func() bool) error {
 	}
 	if stop() {
 		if last := t.got[len(t.got)-1]; last.err != nil {
-			return fmt.Errorf("ftp: %s: waiting for the server's reply: %w", t.cmd, ctxErr(t.ctx))
+			return errorf("%s: waiting for the server's reply: %w", t.cmd, ctxErr(t.ctx))
 		}
 	}
 	return nil

@@ -134,7 +134,7 @@ func readReply(r *bufio.Reader) (*Reply, error) {
 			return nil, err
 		}
 		if total += len(line); total > maxReplyBytes {
-			return nil, fmt.Errorf("%w: reply %d longer than %d bytes", ErrMalformedReply, code, maxReplyBytes)
+			return nil, errorf("%w: reply %d longer than %d bytes", ErrMalformedReply, code, maxReplyBytes)
 		}
 		reply.Lines = append(reply.Lines, line)
 		multi = !endsMultiline(line, reply.Lines[0][:3])
@@ -152,16 +152,16 @@ func endsMultiline(line, code string) bool {
 // multi-line reply begins.
 func parseCode(line string) (code int, multi bool, err error) {
 	if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
-		return 0, false, fmt.Errorf("%w: %q", ErrMalformedReply, clip(line))
+		return 0, false, errorf("%w: %q", ErrMalformedReply, clip(line))
 	}
 	for _, c := range []byte(line[:3]) {
 		if c < '0' || c > '9' {
-			return 0, false, fmt.Errorf("%w: %q", ErrMalformedReply, clip(line))
+			return 0, false, errorf("%w: %q", ErrMalformedReply, clip(line))
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 100 || code > 599 {
-		return 0, false, fmt.Errorf("%w: code %d out of range in %q", ErrMalformedReply, code, clip(line))
+		return 0, false, errorf("%w: code %d out of range in %q", ErrMalformedReply, code, clip(line))
 	}
 	return code, len(line) > 3 && line[3] == '-', nil
 }
@@ -173,7 +173,7 @@ func readLine(r *bufio.Reader) (string, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if len(buf)+len(chunk) > maxReplyLine+2 {
-			return "", fmt.Errorf("%w: line longer than %d bytes", ErrMalformedReply, maxReplyLine)
+			return "", errorf("%w: line longer than %d bytes", ErrMalformedReply, maxReplyLine)
 		}
 		buf = append(buf, chunk...)
 		switch {

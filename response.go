@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -64,7 +63,7 @@ func (r *Response) end() error {
 		return err
 	}
 	if want := r.t.announced(); want >= 0 && r.offset == 0 && r.t.n < want {
-		return fmt.Errorf("ftp: %s: %w: received %d of %d bytes", r.t.cmd, ErrShortTransfer, r.t.n, want)
+		return errorf("%s: %w: received %d of %d bytes", r.t.cmd, ErrShortTransfer, r.t.n, want)
 	}
 	return nil
 }
@@ -149,7 +148,7 @@ func (c *Conn) Retr(ctx context.Context, path string) (*Response, error) {
 // to resume a download.
 func (c *Conn) RetrFrom(ctx context.Context, path string, offset int64) (*Response, error) {
 	if offset < 0 {
-		return nil, fmt.Errorf("ftp: RetrFrom %s: negative offset %d", path, offset)
+		return nil, errorf("RetrFrom %s: negative offset %d", path, offset)
 	}
 	return c.download(ctx, "RETR", path, offset)
 }

@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -88,7 +87,7 @@ func isPartName(base string) bool {
 // fixed buffer, whatever the size of the file.
 func (c *Conn) Download(ctx context.Context, remote, local string, opts ...TransferOption) error {
 	if err := c.resumeDownload(ctx, remote, local, newTransferConfig(opts)); err != nil {
-		return fmt.Errorf("ftp: download %s to %s: %w", remote, local, err)
+		return errorf("download %s to %s: %w", remote, local, err)
 	}
 	return nil
 }
@@ -153,7 +152,7 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 		}
 	}
 	if total >= 0 && fi.Size() != total {
-		return fmt.Errorf("%w: local %d bytes, remote %d", ErrSizeMismatch, fi.Size(), total)
+		return errorf("%w: local %d bytes, remote %d", ErrSizeMismatch, fi.Size(), total)
 	}
 	if !cfg.noChecksum {
 		if err := c.verifyChecksum(ctx, remote, part); err != nil {
@@ -195,7 +194,7 @@ func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig
 		return 0, time.Time{}, err
 	}
 	if e.Type == EntryDir {
-		return 0, time.Time{}, fmt.Errorf("%s is a directory: %w", remote, fs.ErrInvalid)
+		return 0, time.Time{}, errorf("%s is a directory: %w", remote, fs.ErrInvalid)
 	}
 	return e.Size, e.ModTime, nil
 }
@@ -247,7 +246,7 @@ func (p *progressCount) add(n int64) {
 // its size.
 func (c *Conn) Upload(ctx context.Context, local, remote string, opts ...TransferOption) error {
 	if err := c.resumeUpload(ctx, local, remote, newTransferConfig(opts)); err != nil {
-		return fmt.Errorf("ftp: upload %s to %s: %w", local, remote, err)
+		return errorf("upload %s to %s: %w", local, remote, err)
 	}
 	return nil
 }
@@ -263,7 +262,7 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 		return err
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory: %w", local, fs.ErrInvalid)
+		return errorf("%s is a directory: %w", local, fs.ErrInvalid)
 	}
 	total := fi.Size()
 	part := PartName(remote)
@@ -310,7 +309,7 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 		if size > total {
 			c.Delete(ctx, part)
 		}
-		return fmt.Errorf("%w: remote %d bytes, local %d", ErrSizeMismatch, size, total)
+		return errorf("%w: remote %d bytes, local %d", ErrSizeMismatch, size, total)
 	}
 	if !cfg.noChecksum {
 		if err := c.verifyChecksum(ctx, part, local); err != nil {

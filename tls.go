@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -119,7 +118,7 @@ func (c *Conn) authTLS(ctx context.Context) error {
 		return err
 	}
 	if r.class() != 2 {
-		return fmt.Errorf("ftp: the server refused TLS (it may not support FTPS, or only implicit TLS on another port): %w",
+		return errorf("the server refused TLS (it may not support FTPS, or only implicit TLS on another port): %w",
 			replyError("AUTH TLS", r))
 	}
 	return c.startTLS(ctx)
@@ -142,15 +141,15 @@ func handshakeError(name string, err error) error {
 	var invalidErr x509.CertificateInvalidError
 	switch {
 	case errors.As(err, &hostErr):
-		return fmt.Errorf("ftp: TLS: the server's certificate is not valid for %q (it names %s): %w",
+		return errorf("TLS: the server's certificate is not valid for %q (it names %s): %w",
 			name, certNames(hostErr.Certificate), err)
 	case errors.As(err, &authErr):
-		return fmt.Errorf("ftp: TLS: the server's certificate (%s) is signed by an authority this client does not trust; "+
+		return errorf("TLS: the server's certificate (%s) is signed by an authority this client does not trust; "+
 			"add it to tls.Config.RootCAs: %w", certNames(authErr.Cert), err)
 	case errors.As(err, &invalidErr):
-		return fmt.Errorf("ftp: TLS: the server's certificate (%s) is invalid: %w", certNames(invalidErr.Cert), err)
+		return errorf("TLS: the server's certificate (%s) is invalid: %w", certNames(invalidErr.Cert), err)
 	}
-	return fmt.Errorf("ftp: TLS handshake with %q: %w", name, err)
+	return errorf("TLS handshake with %q: %w", name, err)
 }
 
 // certNames lists the names a certificate is valid for.
@@ -175,7 +174,7 @@ func reuseHint(err error) error {
 	if !errors.As(err, &ferr) || !mentions(ferr.Msg, "reuse", "resum", "session") {
 		return err
 	}
-	return fmt.Errorf("%w (the server requires data connections to resume the control connection's TLS session, "+
+	return errorf("%w (the server requires data connections to resume the control connection's TLS session, "+
 		"which this client does; if the session expired after a long idle time, reconnect; "+
 		"on vsftpd see require_ssl_reuse, on ProFTPD TLSOptions NoSessionReuseRequired)", err)
 }

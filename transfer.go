@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -129,7 +128,7 @@ func (t *transfer) keepAlive(interval time.Duration) {
 			ctl.noops.Add(1)
 			ctl.trace("> ", "NOOP")
 			if err := ctl.writeLine("NOOP"); err != nil {
-				ctl.close(fmt.Errorf("ftp: %s: sending a keepalive NOOP: %w", t.cmd, err))
+				ctl.close(errorf("%s: sending a keepalive NOOP: %w", t.cmd, err))
 				return
 			}
 		}
@@ -212,12 +211,12 @@ var errNoAnswer = errors.New("neither data nor a reply came")
 // pollErr says why a wait of pollFirst failed.
 func (t *transfer) pollErr(err error) error {
 	if cerr := t.poll.watch.cancelErr(); cerr != nil {
-		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+		return errorf("%s: %w", t.cmd, cerr)
 	}
 	if cerr := t.c.ctl.closedErr(); cerr != nil {
-		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+		return errorf("%s: %w", t.cmd, cerr)
 	}
-	return fmt.Errorf("ftp: %s: %w within %v: %w", t.cmd, errNoAnswer, t.c.cfg.timeout, err)
+	return errorf("%s: %w within %v: %w", t.cmd, errNoAnswer, t.c.cfg.timeout, err)
 }
 
 // announced returns the size in a 150 reply's "(N bytes)", or -1.
@@ -291,9 +290,9 @@ func (t *transfer) dataErr(err error) error {
 		return err
 	}
 	if cerr := t.watch.cancelErr(); cerr != nil {
-		return fmt.Errorf("ftp: %s: %w", t.cmd, cerr)
+		return errorf("%s: %w", t.cmd, cerr)
 	}
-	return fmt.Errorf("ftp: %s: data connection: %w", t.cmd, err)
+	return errorf("%s: data connection: %w", t.cmd, err)
 }
 
 // finish closes the data connection after the data ended and waits for the

@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -19,7 +18,7 @@ func (c *Conn) Stor(ctx context.Context, path string, r io.Reader) error {
 // resume an upload: r must start at that offset of the local file.
 func (c *Conn) StorFrom(ctx context.Context, path string, r io.Reader, offset int64) error {
 	if offset < 0 {
-		return fmt.Errorf("ftp: StorFrom %s: negative offset %d", path, offset)
+		return errorf("StorFrom %s: negative offset %d", path, offset)
 	}
 	return c.upload(ctx, "STOR", path, r, offset, nil)
 }
@@ -40,6 +39,11 @@ func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offse
 		return err
 	}
 	defer unlock()
+	return c.store(ctx, verb, path, r, offset, progress)
+}
+
+// store is upload for a caller that holds the lock.
+func (c *Conn) store(ctx context.Context, verb, path string, r io.Reader, offset int64, progress func(n int64)) error {
 	t, err := c.startTransfer(ctx, verb, path, offset)
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offse
 		if t.werr != nil && t.watch.cancelErr() == nil {
 			// The server broke the data connection: its reply says why.
 			if ferr := t.failed(); ferr != nil {
-				return fmt.Errorf("%w (%v)", ferr, t.werr)
+				return errorf("%w (%v)", ferr, t.werr)
 			}
 		}
 		return err
@@ -75,7 +79,7 @@ func (t *transfer) copyFrom(r io.Reader) (int64, error) {
 		t.background()
 	}
 	if t.watchData() {
-		t.werr = fmt.Errorf("ftp: %s: refused while its data went out", t.cmd)
+		t.werr = errorf("%s: refused while its data went out", t.cmd)
 		return n, t.werr
 	}
 	m, err := t.copyUpTo(r, -1)

@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -43,7 +42,7 @@ func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
 var maxWalkDepth = 512
 
 func errTooDeep(dir string) error {
-	return fmt.Errorf("ftp: %s: more than %d directories deep: %w", dir, maxWalkDepth, fs.ErrInvalid)
+	return errorf("%s: more than %d directories deep: %w", dir, maxWalkDepth, fs.ErrInvalid)
 }
 
 // walkFrame is one directory being walked: its path and the entries left.
