@@ -43,35 +43,31 @@ func (c *Conn) unpark() {
 func (t *transfer) abandon(cause error) error {
 	t.closeData(true)
 	c := t.c
-	if t.complete() && c.ctl.noops.Load() == 0 {
+	if t.rep.complete() && c.ctl.noops.Load() == 0 {
 		return cause
 	}
 	limit := min(abortTimeout, c.cfg.timeout)
+	base := t.ctx
 	if t.ctx.Err() != nil {
 		limit = min(limit, abortGrace)
+		base = context.WithoutCancel(t.ctx)
 	}
-	deadline := time.Now().Add(limit)
-	c.ctl.nc.SetWriteDeadline(deadline)
-	c.ctl.watch.cap(deadline)
-	defer c.ctl.watch.cap(time.Time{})
-	if t.ctx.Err() == nil {
-		stop := t.onCancel()
-		defer stop()
+	ctx, cancel := context.WithTimeout(base, limit)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	c.ctl.reads.cap(deadline) // also a listener's reads
+	defer c.ctl.reads.cap(time.Time{})
+	stop := t.rep.onCancel(ctx)
+	defer stop()
+	var err error
+	if !t.rep.complete() {
+		err = c.ctl.sendAside(ctx, "ABOR")
 	}
-	var werr error
-	if !t.complete() {
-		c.ctl.trace("> ", "ABOR")
-		werr = c.ctl.writeLine("ABOR")
-	}
-	err := t.final().err
-	if err == nil && werr != nil {
-		err = errorf("sending ABOR: %w", werr)
-		c.ctl.close(err)
+	if ferr := t.rep.final().err; ferr != nil {
+		err = ferr // why the connection failed, if it did: it says more than ABOR's write
 	}
 	if err == nil {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err = c.resync(ctx)
-		cancel()
 	}
 	switch {
 	case err == nil:
@@ -79,7 +75,7 @@ func (t *transfer) abandon(cause error) error {
 	case cause == nil:
 		return errorf("%w (aborting the transfer closed the connection)", err)
 	}
-	return errorf("%w (aborting the transfer closed the connection: %v)", cause, err)
+	return errorf("%w (aborting the transfer closed the connection: %w)", cause, err)
 }
 
 // resync reads what the server still owes (the ABOR reply, or nothing from

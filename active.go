@@ -97,20 +97,21 @@ func (t *transfer) accept(ctx context.Context, ln net.Listener) (net.Conn, error
 	}
 	got := make(chan accepted, 1)
 	var refused foreignPeers
+	t.rep.listen()
 	go func() {
 		conn, err := acceptFrom(ln, c.peerIP, &refused)
 		got <- accepted{conn, err}
 	}()
 	for {
 		select {
-		case res := <-t.replyCh():
-			t.got = append(t.got, res)
-			err := t.failed()
-			if err == nil && t.complete() && refused.any() {
+		case res := <-t.rep.pending():
+			t.rep.take(res)
+			err := t.rep.failed(c.tls != nil)
+			if err == nil && t.rep.complete() && refused.any() {
 				// The server is done, and the only connection was refused.
 				err = errorf("%s: the server sent its data to a refused connection", t.cmd)
 			}
-			if err == nil && t.complete() {
+			if err == nil && t.rep.complete() {
 				// The server says it is done, so it has connected: the
 				// connection waits in the backlog, if it came from the server.
 				if tl, ok := ln.(*net.TCPListener); ok {

@@ -37,38 +37,43 @@ var checksums = []struct {
 // "SHA-1", "MD5" or "CRC32") and the lower-case hex sum; errors.Is(err,
 // errors.ErrUnsupported) holds when the server offers none of them.
 func (c *Conn) RemoteChecksum(ctx context.Context, remote string) (algo, sum string, err error) {
-	feats := c.Features()
-	if v, ok := feats["HASH"]; ok {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer unlock()
+	return c.remoteChecksum(ctx, remote)
+}
+
+// remoteChecksum is RemoteChecksum for a caller that holds the lock.
+func (c *Conn) remoteChecksum(ctx context.Context, remote string) (algo, sum string, err error) {
+	if v, ok := c.features["HASH"]; ok {
 		algo, sum, err := c.hashCmd(ctx, remote, v)
 		if err == nil || !isPermanent(err) {
 			return algo, sum, err
 		}
 	}
 	for _, cs := range checksums {
-		if _, ok := feats[cs.xcmd]; !ok {
+		if !c.hasFeature(cs.xcmd) {
 			continue
 		}
-		line, err := commandLine(cs.xcmd, remote)
+		reply, err := c.expect(ctx, 2, cs.xcmd, remote)
 		if err != nil {
 			return "", "", err
 		}
-		reply, err := c.Quote(ctx, line)
-		if err != nil {
-			return "", "", err
-		}
-		f := strings.Fields(reply.Message())
-		for _, w := range f {
+		for _, w := range strings.Fields(reply.Message()) {
 			if isHex(w) {
 				return cs.name, strings.ToLower(w), nil
 			}
 		}
-		return "", "", errorf("%w: %s reply %q", ErrMalformedReply, cs.xcmd, reply.Message())
+		return "", "", errorf("%w: %s reply %q", ErrMalformedReply, cs.xcmd, clip(reply.Message()))
 	}
 	return "", "", errorf("server offers no checksum command: %w", errors.ErrUnsupported)
 }
 
 // hashCmd runs HASH, selecting the best algorithm the server offers (feat
-// is the parameter of FEAT's HASH line, "SHA-256*;SHA-1;MD5").
+// is the parameter of FEAT's HASH line, "SHA-256*;SHA-1;MD5"). The caller
+// holds the lock.
 func (c *Conn) hashCmd(ctx context.Context, remote, feat string) (string, string, error) {
 	current := ""
 	offered := map[string]bool{}
@@ -84,24 +89,20 @@ func (c *Conn) hashCmd(ctx context.Context, remote, feat string) (string, string
 			continue
 		}
 		if cs.name != current {
-			if _, err := c.Quote(ctx, "OPTS HASH "+cs.name); err != nil {
+			if _, err := c.expect(ctx, 2, "OPTS", "HASH "+cs.name); err != nil {
 				continue
 			}
 		}
 		break
 	}
-	line, err := commandLine("HASH", remote)
-	if err != nil {
-		return "", "", err
-	}
-	reply, err := c.Quote(ctx, line)
+	reply, err := c.expect(ctx, 2, "HASH", remote)
 	if err != nil {
 		return "", "", err
 	}
 	// 213 SHA-256 0-49 169cd22282da7f147cb491e559e9dd filename
 	f := strings.Fields(reply.Message())
 	if len(f) < 3 || !isHex(f[2]) {
-		return "", "", errorf("%w: HASH reply %q", ErrMalformedReply, reply.Message())
+		return "", "", errorf("%w: HASH reply %q", ErrMalformedReply, clip(reply.Message()))
 	}
 	return strings.ToUpper(f[0]), strings.ToLower(f[2]), nil
 }
@@ -114,9 +115,9 @@ func isHex(s string) bool {
 	return err == nil
 }
 
-// LocalChecksum computes the checksum of a local file with algo ("SHA-256",
+// localChecksum computes the checksum of a local file with algo ("SHA-256",
 // "SHA-1", "MD5" or "CRC32"), streaming it.
-func LocalChecksum(local, algo string) (string, error) {
+func localChecksum(local, algo string) (string, error) {
 	for _, cs := range checksums {
 		if cs.name != algo {
 			continue
@@ -135,25 +136,31 @@ func LocalChecksum(local, algo string) (string, error) {
 	return "", errorf("checksum %q: %w", algo, errors.ErrUnsupported)
 }
 
+// sameSum compares two hex sums; CRC32 sums may come without leading
+// zeros.
+func sameSum(a, b string) bool {
+	return strings.TrimLeft(a, "0") == strings.TrimLeft(b, "0")
+}
+
 // verifyChecksum compares the checksum of remote with that of local where
-// the server can compute one; it does nothing otherwise.
+// the server can compute one; it does nothing otherwise. The caller holds
+// the lock.
 func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
-	algo, sum, err := c.RemoteChecksum(ctx, remote)
+	algo, sum, err := c.remoteChecksum(ctx, remote)
 	if errors.Is(err, errors.ErrUnsupported) || isPermanent(err) {
 		return nil // nothing to compare with
 	}
 	if err != nil {
 		return errorf("checksum of %s: %w", remote, err)
 	}
-	mine, err := LocalChecksum(local, algo)
+	mine, err := localChecksum(local, algo)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil // an algorithm this package does not compute
 	}
 	if err != nil {
 		return err
 	}
-	// CRC32 sums may come without leading zeros.
-	if strings.TrimLeft(mine, "0") != strings.TrimLeft(sum, "0") {
+	if !sameSum(mine, sum) {
 		return errorf("%w: %s of %s is %s, of %s %s", ErrChecksumMismatch, algo, remote, sum, local, mine)
 	}
 	return nil

@@ -216,7 +216,7 @@ func (c *Conn) NoOp(ctx context.Context) error {
 // open a data connection are refused: use the methods for them.
 func (c *Conn) Quote(ctx context.Context, line string) (*Reply, error) {
 	v, arg, _ := strings.Cut(line, " ")
-	if transferVerbs[strings.ToUpper(v)] {
+	if kindOf(v)&kindTransfer != 0 {
 		return nil, errorf("Quote %s: transfer commands need a data connection; use the methods", v)
 	}
 	unlock, err := c.acquire(ctx)
@@ -283,19 +283,4 @@ func (c *Conn) send(ctx context.Context, verb, arg string) (*Reply, error) {
 		return nil, err
 	}
 	return c.ctl.exchange(ctx, line)
-}
-
-// canRestart reports whether the server announced REST STREAM.
-func (c *Conn) canRestart() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.features["REST"]
-	return ok && strings.EqualFold(strings.TrimSpace(v), "STREAM")
-}
-
-// offers reports whether the server's FEAT listed name.
-func (c *Conn) offers(name string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.hasFeature(name)
 }

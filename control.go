@@ -34,7 +34,8 @@ var (
 type control struct {
 	nc      net.Conn
 	text    *textproto.Conn
-	watch   *watchdog
+	reads   *watchdog // bounds reading replies
+	writes  *watchdog // bounds writing commands: an ABOR or a keepalive NOOP may go out while a listener reads
 	debug   io.Writer
 	traceMu sync.Mutex
 	closeMu sync.Mutex
@@ -49,12 +50,18 @@ type control struct {
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
-	return &control{
-		nc:    nc,
-		text:  textproto.NewConn(nc),
-		watch: newWatchdog(nc, timeout),
-		debug: debug,
-	}
+	c := &control{debug: debug}
+	c.attach(nc, timeout)
+	return c
+}
+
+// attach makes nc the connection the control connection speaks over: the
+// first one, or a TLS connection over it.
+func (c *control) attach(nc net.Conn, timeout time.Duration) {
+	c.nc = nc
+	c.text = textproto.NewConn(nc)
+	c.reads = newWatchdog(nc.SetReadDeadline, timeout)
+	c.writes = newWatchdog(nc.SetWriteDeadline, timeout)
 }
 
 // exchange sends line and reads one reply. Any failure on the way leaves
@@ -71,15 +78,15 @@ func (c *control) readReply(ctx context.Context, about string) (*Reply, error) {
 	return c.do(ctx, "", about)
 }
 
-// sendLine sends a command without reading its reply: the transfer
-// commands, whose replies are read in the background.
+// sendLine sends a command without reading its reply: a transfer
+// command, whose replies the transfer reads.
 func (c *control) sendLine(ctx context.Context, line string) error {
 	if err := c.closedErr(); err != nil {
 		return err
 	}
-	c.watch.start(ctx)
-	err := c.send(line)
-	if cerr := c.watch.stop(); cerr != nil && err != nil {
+	c.reads.start(ctx) // send may read why the server hung up
+	err := c.write(ctx, line)
+	if cerr := c.reads.stop(); cerr != nil && err != nil {
 		err = cerr
 	}
 	if err != nil {
@@ -89,16 +96,46 @@ func (c *control) sendLine(ctx context.Context, line string) error {
 	return err
 }
 
+// write sends line under the writes watchdog, reading nothing.
+func (c *control) write(ctx context.Context, line string) error {
+	c.writes.start(ctx)
+	err := c.send(line)
+	if cerr := c.writes.stop(); cerr != nil && err != nil {
+		err = cerr
+	}
+	return err
+}
+
+// sendAside sends a command whose reply is read later, with the replies
+// of a transfer (ABOR, a keepalive NOOP), without reading anything: a
+// listener may be reading. A failure closes the connection.
+func (c *control) sendAside(ctx context.Context, line string) error {
+	c.trace("> ", line)
+	c.writes.start(ctx)
+	err := c.writeLine(line)
+	if cerr := c.writes.stop(); cerr != nil && err != nil {
+		err = cerr
+	}
+	if err != nil {
+		err = errorf("sending %s: %w", line, err)
+		c.close(err)
+	}
+	return err
+}
+
 func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	if err := c.closedErr(); err != nil {
 		return nil, err
 	}
-	c.watch.start(ctx)
+	c.reads.start(ctx)
 	var reply *Reply
-	err := c.send(line)
+	var err error
+	if line != "" {
+		err = c.write(ctx, line)
+	}
 	for strays := 0; err == nil; {
 		reply, err = c.receive()
-		if err == nil && transferVerbs[verb(about)] && c.answersKeepAlive(reply) {
+		if err == nil && kindOf(about)&kindTransfer != 0 && c.answersKeepAlive(reply) {
 			c.trace("# ", fmt.Sprintf("a %d reply answers a keepalive NOOP", reply.Code))
 			continue
 		}
@@ -111,7 +148,7 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 		}
 		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code))
 	}
-	if cerr := c.watch.stop(); cerr != nil && err != nil {
+	if cerr := c.reads.stop(); cerr != nil && err != nil {
 		err = cerr
 	}
 	return c.check(about, reply, err)
@@ -223,7 +260,7 @@ func (c *control) poller() *poller {
 	}
 	if !c.pollTried {
 		c.pollTried = true
-		c.poll = newPoller(c.nc, c.watch.timeout)
+		c.poll = newPoller(c.nc, c.reads.timeout)
 	}
 	if _, plain := c.nc.(*net.TCPConn); !plain {
 		return nil
@@ -300,12 +337,4 @@ func printable(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// upgrade moves the control connection onto conn (a TLS connection over
-// the old one).
-func (c *control) upgrade(conn net.Conn) {
-	c.nc = conn
-	c.text = textproto.NewConn(conn)
-	c.watch = newWatchdog(conn, c.watch.timeout)
 }

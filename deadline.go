@@ -10,12 +10,14 @@ import (
 // read or write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// watchdog applies a context and an idle timeout to one connection's
-// deadlines (or a poller's) for the span of one operation: start arms it,
-// extend pushes the idle deadline forward after progress, stop disarms it.
-// Cancelling the context interrupts a blocked read or write at once.
+// watchdog applies a context and an idle timeout to a deadline (a data
+// connection's, a poller's, or one direction of the control connection)
+// for the span of one operation: start arms it, extend pushes the idle
+// deadline forward after progress, stop disarms it. Cancelling the
+// context interrupts a blocked read or write at once. It is the only code
+// that sets a deadline; one goroutine at a time uses each watchdog.
 type watchdog struct {
-	nc      deadliner
+	set     func(time.Time) error // SetDeadline, SetReadDeadline or SetWriteDeadline
 	timeout time.Duration
 
 	mu        sync.Mutex
@@ -28,14 +30,8 @@ type watchdog struct {
 	release   func() bool
 }
 
-// deadliner is what a watchdog bounds: a net.Conn, or the *os.File of a
-// poller.
-type deadliner interface {
-	SetDeadline(t time.Time) error
-}
-
-func newWatchdog(nc deadliner, timeout time.Duration) *watchdog {
-	return &watchdog{nc: nc, timeout: timeout}
+func newWatchdog(set func(time.Time) error, timeout time.Duration) *watchdog {
+	return &watchdog{set: set, timeout: timeout}
 }
 
 func (w *watchdog) start(ctx context.Context) {
@@ -54,7 +50,7 @@ func (w *watchdog) start(ctx context.Context) {
 		defer w.mu.Unlock()
 		if w.gen == gen {
 			w.cancelled = true
-			w.nc.SetDeadline(aLongTimeAgo)
+			w.set(aLongTimeAgo)
 		}
 	})
 }
@@ -107,7 +103,7 @@ func (w *watchdog) extend() {
 	if !w.limit.IsZero() && w.limit.Before(d) {
 		d = w.limit
 	}
-	w.nc.SetDeadline(d)
+	w.set(d)
 }
 
 // cap brings the deadline forward to d at the latest, for this and later
@@ -128,6 +124,6 @@ func (w *watchdog) stop() error {
 	defer w.mu.Unlock()
 	w.gen++
 	w.active, w.setAt = false, time.Time{}
-	w.nc.SetDeadline(time.Time{})
+	w.set(time.Time{})
 	return ctxErr(w.ctx)
 }

@@ -11,7 +11,17 @@ import (
 // CurrentDir returns the working directory (PWD), with the doubled quotes
 // of RFC 959 Appendix II undone.
 func (c *Conn) CurrentDir(ctx context.Context) (string, error) {
-	r, err := c.do(ctx, 2, "PWD", "")
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	return c.currentDir(ctx)
+}
+
+// currentDir is CurrentDir for a caller that holds the lock.
+func (c *Conn) currentDir(ctx context.Context) (string, error) {
+	r, err := c.expect(ctx, 2, "PWD", "")
 	if err != nil {
 		return "", err
 	}
@@ -103,13 +113,9 @@ func (c *Conn) makeDirAll(ctx context.Context, dir string, depth int) error {
 // isDir reports whether dir is a directory the session can enter: CWD
 // into it, then back. The caller holds the lock.
 func (c *Conn) isDir(ctx context.Context, dir string) (bool, error) {
-	r, err := c.expect(ctx, 2, "PWD", "")
+	cwd, err := c.currentDir(ctx)
 	if err != nil {
 		return false, err
-	}
-	cwd, ok := quotedPath(r.Message())
-	if !ok {
-		return false, errorf("%w: PWD reply without a quoted path: %q", ErrMalformedReply, clip(r.Message()))
 	}
 	if _, err := c.expect(ctx, 2, "CWD", dir); err != nil {
 		var ferr *Error

@@ -17,18 +17,23 @@ func (c *Conn) Delete(ctx context.Context, path string) error {
 
 // Rename renames a file or directory (RNFR, then RNTO).
 func (c *Conn) Rename(ctx context.Context, from, to string) error {
-	if _, err := commandLine("RNTO", to); err != nil {
-		return err // refuse before RNFR is sent
-	}
 	unlock, err := c.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	return c.rename(ctx, from, to)
+}
+
+// rename is Rename for a caller that holds the lock.
+func (c *Conn) rename(ctx context.Context, from, to string) error {
+	if _, err := commandLine("RNTO", to); err != nil {
+		return err // refuse before RNFR is sent
+	}
 	if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
 		return err
 	}
-	_, err = c.expect(ctx, 2, "RNTO", to)
+	_, err := c.expect(ctx, 2, "RNTO", to)
 	return err
 }
 
@@ -53,7 +58,17 @@ func parseSize(r *Reply) (int64, error) {
 
 // ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
 func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
-	r, err := c.do(ctx, 2, "MDTM", path)
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer unlock()
+	return c.modTime(ctx, path)
+}
+
+// modTime is ModTime for a caller that holds the lock.
+func (c *Conn) modTime(ctx context.Context, path string) (time.Time, error) {
+	r, err := c.expect(ctx, 2, "MDTM", path)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -69,12 +84,21 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 // is used only with WithOverloadedMDTM, because on other servers that
 // form means something else.
 func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
-	stamp := t.UTC().Format("20060102150405")
-	if c.cfg.overloadedMDTM {
-		_, err := c.do(ctx, 2, "MDTM", stamp+" "+path)
+	unlock, err := c.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	_, err := c.do(ctx, 2, "MFMT", stamp+" "+path)
+	defer unlock()
+	return c.setModTime(ctx, path, t)
+}
+
+// setModTime is SetModTime for a caller that holds the lock.
+func (c *Conn) setModTime(ctx context.Context, path string, t time.Time) error {
+	verb := "MFMT"
+	if c.cfg.overloadedMDTM {
+		verb = "MDTM"
+	}
+	_, err := c.expect(ctx, 2, verb, t.UTC().Format("20060102150405")+" "+path)
 	return err
 }
 
@@ -100,17 +124,17 @@ func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
 	return e, nil
 }
 
+// stat is Stat, without the entry's Name, for a caller that holds the
+// lock.
 func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
-	if c.useMLSx() && c.hasFeature("MLST") {
+	if c.mlst() {
 		return c.mlstOf(ctx, p)
 	}
 	size, serr := c.sizeOf(ctx, p)
 	if serr == nil {
 		e := &Entry{Type: EntryFile, Size: size}
 		if c.hasFeature("MDTM") {
-			if r, err := c.expect(ctx, 2, "MDTM", p); err == nil {
-				e.ModTime, _ = parseMLSxTime(strings.TrimSpace(r.Message()))
-			}
+			e.ModTime, _ = c.modTime(ctx, p)
 		}
 		return e, nil
 	}
@@ -128,7 +152,7 @@ func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
 	return nil, serr
 }
 
-// mlst asks for the facts of one path: "250-", one entry line that starts
+// mlstOf asks for the facts of one path: "250-", one entry line that starts
 // with a space, "250 End".
 func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
 	r, err := c.expect(ctx, 2, "MLST", p)
@@ -147,10 +171,8 @@ func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
 	return nil, errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
 }
 
-// mlst reports whether Stat uses MLST.
+// mlst reports whether Stat uses MLST. The caller holds the lock.
 func (c *Conn) mlst() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return c.useMLSx() && c.hasFeature("MLST")
 }
 

@@ -39,15 +39,33 @@ func (f *ftpFS) remote(op, name string) (string, error) {
 	return path.Join(f.root, name), nil
 }
 
+// locked runs fn with the server path of name, holding the Conn for the
+// whole operation; its error comes back as an *fs.PathError of op.
+func (f *ftpFS) locked(op, name string, fn func(p string) error) error {
+	p, err := f.remote(op, name)
+	if err != nil {
+		return err
+	}
+	unlock, err := f.c.acquire(f.ctx)
+	if err == nil {
+		defer unlock()
+		err = fn(p)
+	}
+	if err != nil {
+		return &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return nil
+}
+
 // Stat returns the file information of name.
 func (f *ftpFS) Stat(name string) (fs.FileInfo, error) {
-	p, err := f.remote("stat", name)
+	var e *Entry
+	err := f.locked("stat", name, func(p string) (err error) {
+		e, err = f.stat(name, p)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	e, err := f.stat(name, p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
 	e.Name = path.Base(name)
 	return dirEntry{e}, nil
@@ -55,12 +73,13 @@ func (f *ftpFS) Stat(name string) (fs.FileInfo, error) {
 
 // stat finds the entry of name. Without MLST it looks name up in the
 // listing of its parent, so that Stat agrees with ReadDir to the minute
-// and the byte, as fs.FS users (and testing/fstest) expect.
+// and the byte, as fs.FS users (and testing/fstest) expect. The caller
+// holds the lock.
 func (f *ftpFS) stat(name, p string) (*Entry, error) {
 	if name == "." || f.c.mlst() {
-		return f.c.Stat(f.ctx, p)
+		return f.c.stat(f.ctx, p)
 	}
-	entries, err := f.c.List(f.ctx, path.Dir(p))
+	entries, err := f.c.list(f.ctx, path.Dir(p))
 	if err != nil {
 		return nil, err
 	}
@@ -75,23 +94,24 @@ func (f *ftpFS) stat(name, p string) (*Entry, error) {
 // ReadDir lists the directory name, sorted by name. Lines of a LIST reply
 // that no parser understood are left out: they have no name.
 func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	p, err := f.remote("readdir", name)
+	var entries []*Entry
+	err := f.locked("readdir", name, func(p string) error {
+		if name != "." && !f.c.mlst() {
+			// LIST of a file lists the file: make sure name is a directory.
+			e, err := f.stat(name, p)
+			if err == nil && e.Type != EntryDir {
+				err = errNotDir
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var err error
+		entries, err = f.c.list(f.ctx, p)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	if name != "." && !f.c.mlst() {
-		// LIST of a file lists the file: make sure name is a directory.
-		e, err := f.stat(name, p)
-		if err == nil && e.Type != EntryDir {
-			err = errNotDir
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
-		}
-	}
-	entries, err := f.c.List(f.ctx, p)
-	if err != nil {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
 	out := make([]fs.DirEntry, 0, len(entries))
 	for _, e := range entries {

@@ -84,17 +84,13 @@ func (c *Conn) open(ctx context.Context) error {
 // as anonymous. The path of the URL is not used: callers that want it read
 // it from the URL themselves.
 func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, urlError(err)
+		return nil, err
 	}
-	switch u.Scheme {
-	case "ftp":
-	case "ftps":
+	if u.Scheme == "ftps" {
 		opts = append([]Option{WithImplicitTLS(nil)}, opts...)
 		opts = append(opts, func(c *config) { c.tlsMode = tlsImplicit })
-	default:
-		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
 	user, pass := "anonymous", "anonymous@"
 	if u.User != nil {
@@ -112,18 +108,24 @@ func DialURL(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) 
 	return c, nil
 }
 
-// urlError reports a URL that does not parse without quoting it, since it
-// may hold a password (url.Parse's errors quote the whole URL).
-func urlError(err error) error {
+// parseURL parses the URL of DialURL and NewPool: ftp:// or ftps://. Its
+// errors never quote the URL whole, since it may hold a password
+// (url.Parse's errors quote it all).
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
 	var uerr *url.Error
 	var eerr url.EscapeError
 	switch {
-	case errors.As(err, &eerr):
-		return errors.New("ftp: parsing URL: invalid %-escape (the URL is not shown: it may hold a password)")
+	case errors.As(err, &eerr): // quotes the escape, which may be in the password
+		return nil, errorf("parsing URL: invalid %%-escape (the URL is not shown: it may hold a password)")
 	case errors.As(err, &uerr):
-		return errorf("parsing URL (not shown: it may hold a password): %w", uerr.Err)
+		return nil, errorf("parsing URL (not shown: it may hold a password): %w", uerr.Err)
+	case err != nil:
+		return nil, errorf("parsing URL: invalid (the URL is not shown: it may hold a password)")
+	case u.Scheme != "ftp" && u.Scheme != "ftps":
+		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
 	}
-	return errors.New("ftp: parsing URL: invalid (the URL is not shown: it may hold a password)")
+	return u, nil
 }
 
 // splitAddr adds the default port where addr has none and returns the

@@ -56,6 +56,12 @@ func verbs(srv *ftptest.Server) []string {
 	return out
 }
 
+// verb returns the command word of a command line, upper-cased.
+func verb(cmd string) string {
+	v, _, _ := strings.Cut(cmd, " ")
+	return strings.ToUpper(v)
+}
+
 func count(list []string, want string) int {
 	n := 0
 	for _, s := range list {
@@ -256,7 +262,7 @@ func TestPassive4xxBounded(t *testing.T) {
 	var fe *Error
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, 425, fe.Code)
-	assert.True(t, fe.Temporary())
+	assert.True(t, IsTransient(err), "a 4xx reply is transient")
 	n := map[string]int{}
 	for _, v := range verbs(srv) {
 		n[v]++
@@ -840,7 +846,7 @@ func TestSeveralPreliminaryReplies(t *testing.T) {
 // client waits for the first data or before: the second case holds the
 // download back until the refusal has been read.
 func TestRefusalWithDataConnectionOpen(t *testing.T) {
-	replyFirst := func(tr *transfer) { tr.got = append(tr.got, tr.next()) }
+	replyFirst := func(tr *transfer) { tr.rep.next() }
 	for _, tc := range []struct {
 		name string
 		opts []Option

@@ -154,10 +154,9 @@ func pathBase(name string) string {
 }
 
 // listLines runs a listing command and passes each line of its data,
-// without CR and LF, to fn. A goroutine reads the data ahead of fn (up to
-// listReadAhead blocks), so that the server's data leave its socket as
-// fast as they come, as they would for a client that parses nothing, while
-// fn parses on another core. The caller holds the lock.
+// without CR and LF, to fn. A goroutine reads up to listReadAhead blocks
+// ahead of fn, so that the server finishes sending while fn parses
+// (bench/RESULTS.md, case 5). The caller holds the lock.
 func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)) error {
 	r, err := c.startDownload(ctx, verb, path, 0)
 	if err != nil {

@@ -8,29 +8,15 @@ import (
 	"time"
 )
 
-// A download that arrives fast still wakes its reader for every few
-// kilobytes: the kernel reports a socket readable as soon as anything is
-// in it, and each wakeup is a trip through Go's poller and scheduler that
-// the server, sharing the machine, waits for. The socket's receive
-// low-water mark (SO_RCVLOWAT) lets the kernel hold the wakeup until
-// lowWaterMark bytes are there, or the data end; each read then takes a
-// large piece. Measured over loopback into io.Discard, medians of 10 runs
-// in alternating order, without and with the mark: vsftpd 3.05 → 3.92
-// GB/s at 0.33 → 0.21 CPU s/GiB, pure-ftpd 2.12 → 2.13 GB/s at 0.31 →
-// 0.22.
-//
-// A held wakeup delays data, so the mark is raised only while the data
-// prove fast (a MiB within fastMiB, where the mark fills in about a
-// millisecond), and a read that waits on it longer than lowWaterPatience
-// lowers it again: a sender that slows down or pauses has its bytes
-// delivered at most that late, never held until the idle timeout.
-//
-// Only plain TCP downloads read through transfer.read use it. A download
-// into a file splices instead, and puts the mark down first: splice waits
-// on the socket without the patience timer. TLS is left out: a TLS read needs a whole
-// record, and a record's second half, short of the mark, waited for the
-// next 128 KiB or the patience (vsftpd FTPS into io.Discard, medians of 12 runs:
-// 0.57 GB/s without the mark, 0.45 with it).
+// A download that arrives fast wakes its reader for every few kilobytes;
+// the socket's receive low-water mark (SO_RCVLOWAT) holds the wakeup until
+// lowWaterMark bytes are there, so each read takes a large piece (figures:
+// bench/README.md, the io.Discard case). The mark is raised only while a
+// MiB comes within fastMiB, and a read that waits on it longer than
+// lowWaterPatience lowers it: a slow sender's bytes are never held long.
+// Only plain TCP downloads read through transfer.read use it: splice puts
+// it down first (it waits without the patience timer), and a TLS read,
+// which needs a whole record, would wait on it for a record's second half.
 
 const (
 	lowWaterMark     = 128 << 10
@@ -60,7 +46,7 @@ type lowWater struct {
 // the time within which a MiB must come to raise the mark (fastMiB; tests
 // make it long, to raise it at once).
 func newLowWater(conn net.Conn, fast time.Duration) *lowWater {
-	if !rcvLowatSupported {
+	if !rcvLowatSupported() {
 		return nil
 	}
 	raw, ok := rawSocket(conn)

@@ -3,6 +3,7 @@ package ftp
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -11,8 +12,9 @@ import (
 // is reached (or the data end), and lowering the mark wakes a reader that
 // waits on bytes already there. The second came with Linux 4.18
 // (tcp_set_rcvlowat); before it a lowered mark could leave those bytes
-// waiting for the next packet.
-var rcvLowatSupported = kernelAtLeast(4, 18)
+// waiting for the next packet. The kernel is asked at the first download,
+// not at package init.
+var rcvLowatSupported = sync.OnceValue(func() bool { return kernelAtLeast(4, 18) })
 
 func setRcvLowat(fd uintptr, mark int) error {
 	return syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, mark)

@@ -140,5 +140,5 @@ func TestReleaseAtLeast(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, releaseAtLeast(tt.release, 4, 18), "%q", tt.release)
 	}
-	t.Logf("this kernel: low-water mark used: %v", rcvLowatSupported)
+	t.Logf("this kernel: low-water mark used: %v", rcvLowatSupported())
 }

@@ -4,8 +4,8 @@ package ftp
 
 import "errors"
 
-// rcvLowatSupported is false where the low-water mark has not been
+// rcvLowatSupported reports false where the low-water mark has not been
 // measured: reads wake as data come.
-var rcvLowatSupported = false
+func rcvLowatSupported() bool { return false }
 
 func setRcvLowat(uintptr, int) error { return errors.ErrUnsupported }

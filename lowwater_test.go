@@ -67,7 +67,7 @@ func TestDownloadPausesAfterFastStart(t *testing.T) {
 		require.NoError(t, err, "part %d", i)
 		assert.Less(t, time.Since(start), 2*time.Second, "part %d came well before the idle timeout", i)
 		assert.True(t, bytes.Equal(want, buf), "part %d", i)
-		if i == 0 && rcvLowatSupported {
+		if i == 0 && rcvLowatSupported() {
 			// Its last read completed the fourth MiB: the mark is up.
 			require.NotNil(t, tr.low, "a plain TCP download has a mark")
 			assert.True(t, tr.low.raised.Load(), "the fast part raised the mark")
@@ -101,7 +101,7 @@ func TestSpliceAfterFastStart(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(head, buf))
 	tr := c.cur.Load()
-	if rcvLowatSupported {
+	if rcvLowatSupported() {
 		assert.True(t, tr.low.raised.Load(), "the fast start raised the mark")
 	}
 	got <- struct{}{}
@@ -119,7 +119,7 @@ func TestSpliceAfterFastStart(t *testing.T) {
 		fi, err := f.Stat()
 		return err == nil && fi.Size() == int64(len(mid))
 	}, 2*time.Second, time.Millisecond, "the bytes before the pause reached the file")
-	if rcvLowatSupported {
+	if rcvLowatSupported() {
 		// Still splicing (the server waits): the mark is down, also when
 		// those bytes came before the splice waited on the socket.
 		assert.False(t, tr.low.raised.Load(), "splicing put the mark down")

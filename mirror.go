@@ -346,11 +346,11 @@ func (m *mirror) sameChecksum(ctx context.Context, rel string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	mine, err := LocalChecksum(local, algo)
+	mine, err := localChecksum(local, algo)
 	if err != nil {
 		return false, err
 	}
-	return strings.TrimLeft(mine, "0") == strings.TrimLeft(sum, "0"), nil
+	return sameSum(mine, sum), nil
 }
 
 // paths returns the remote and local names of rel.

@@ -65,7 +65,7 @@ func newPoller(nc net.Conn, timeout time.Duration) *poller {
 		f.Close()
 		return nil
 	}
-	p := &poller{f: f, raw: raw, ctlFd: int32(ctlFd), watch: newWatchdog(f, timeout)}
+	p := &poller{f: f, raw: raw, ctlFd: int32(ctlFd), watch: newWatchdog(f.SetDeadline, timeout)}
 	p.poll = p.pollOnce
 	return p
 }

@@ -33,7 +33,7 @@ func TestPollerTakesPlainTransfers(t *testing.T) {
 			srv.WriteFile("f", []byte("data"))
 			var polled, background int
 			count := func(tr *transfer) {
-				if tr.poll != nil && tr.replies == nil {
+				if tr.poll != nil && tr.rep.ch == nil {
 					polled++
 				} else {
 					background++

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,13 +15,6 @@ import (
 
 // ErrPoolClosed is returned by the methods of a Pool after Close.
 var ErrPoolClosed = errors.New("ftp: pool closed")
-
-// Defaults of a Pool, changed with WithIdleCheck and WithRetry.
-const (
-	DefaultIdleCheck     = 10 * time.Second
-	DefaultRetryAttempts = 5
-	DefaultRetryTime     = 2 * time.Minute
-)
 
 // maxRefusals bounds how many times in a row a Pool retries a dial that
 // the server refuses with "too many connections" while the Pool has no
@@ -37,15 +29,15 @@ const capProbeInterval = 30 * time.Second
 
 // poolConfig is what the pool options set.
 type poolConfig struct {
-	idleCheck time.Duration // 0: DefaultIdleCheck
-	attempts  int           // 0: DefaultRetryAttempts
-	retryTime time.Duration // 0: DefaultRetryTime
+	idleCheck time.Duration // 0: 10 s
+	attempts  int           // 0: 5
+	retryTime time.Duration // 0: 2 min
 	backoff   time.Duration // first retry delay; 0: 200 ms
 }
 
 // WithIdleCheck sets how long a pooled connection may stay idle before the
-// Pool checks it with NOOP before handing it out again (default
-// DefaultIdleCheck; zero or less: check every time). Dial ignores it.
+// Pool checks it with NOOP before handing it out again (default 10 s;
+// zero or less: check every time). Dial ignores it.
 func WithIdleCheck(d time.Duration) Option {
 	return func(c *config) { c.pool.idleCheck = max(d, time.Nanosecond) }
 }
@@ -56,7 +48,7 @@ func WithIdleCheck(d time.Duration) Option {
 // within after the first, waiting first backoff (doubled each time, with
 // jitter, up to 5 s) in between. Downloads and uploads resume where the
 // failed attempt stopped. attempts 1 disables retrying; zero values keep
-// the defaults (DefaultRetryAttempts, DefaultRetryTime, 200 ms). Dial
+// the defaults (5 attempts within 2 minutes, backoff 200 ms). Dial
 // ignores it.
 func WithRetry(attempts int, within, backoff time.Duration) Option {
 	return func(c *config) {
@@ -106,16 +98,8 @@ type PoolStats struct {
 // server of rawURL (ftp:// or ftps://, with credentials as DialURL takes
 // them), each dialled with opts. Nothing is dialled until the Pool is used.
 func NewPool(rawURL string, size int, opts ...Option) (*Pool, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			ue.URL = "(URL not shown: it may hold a password)"
-		}
-		return nil, errorf("parsing URL: %w", err)
-	}
-	if u.Scheme != "ftp" && u.Scheme != "ftps" {
-		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
+	if _, err := parseURL(rawURL); err != nil {
+		return nil, err
 	}
 	var cfg config
 	for _, o := range opts {
@@ -123,13 +107,13 @@ func NewPool(rawURL string, size int, opts ...Option) (*Pool, error) {
 	}
 	pc := cfg.pool
 	if pc.idleCheck == 0 {
-		pc.idleCheck = DefaultIdleCheck
+		pc.idleCheck = 10 * time.Second
 	}
 	if pc.attempts <= 0 {
-		pc.attempts = DefaultRetryAttempts
+		pc.attempts = 5
 	}
 	if pc.retryTime <= 0 {
-		pc.retryTime = DefaultRetryTime
+		pc.retryTime = 2 * time.Minute
 	}
 	if pc.backoff <= 0 {
 		pc.backoff = 200 * time.Millisecond
@@ -339,7 +323,7 @@ func IsTransient(err error) bool {
 	}
 	var fe *Error
 	if errors.As(err, &fe) {
-		return fe.Temporary()
+		return fe.Code/100 == 4
 	}
 	var de *DataConnError
 	if errors.As(err, &de) {
@@ -420,14 +404,6 @@ func (p *Pool) Stat(ctx context.Context, name string) (*Entry, error) {
 	return out, err
 }
 
-// FileSize is Conn.FileSize through the Pool, retried after transient
-// failures.
-func (p *Pool) FileSize(ctx context.Context, name string) (int64, error) {
-	var n int64
-	err := p.Retry(ctx, func(c *Conn) (err error) { n, err = c.FileSize(ctx, name); return err })
-	return n, err
-}
-
 // MakeDirAll is Conn.MakeDirAll through the Pool, retried after transient
 // failures.
 func (p *Pool) MakeDirAll(ctx context.Context, dir string) error {
@@ -449,9 +425,4 @@ func (p *Pool) Delete(ctx context.Context, name string) error {
 // failures.
 func (p *Pool) RemoveAll(ctx context.Context, name string) error {
 	return p.Retry(ctx, func(c *Conn) error { return c.RemoveAll(ctx, name) })
-}
-
-// Rename is Conn.Rename through the Pool, retried after transient failures.
-func (p *Pool) Rename(ctx context.Context, from, to string) error {
-	return p.Retry(ctx, func(c *Conn) error { return c.Rename(ctx, from, to) })
 }

@@ -73,10 +73,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("ftp: %s: %d %s", printable(e.Cmd), e.Code, printable(e.Msg))
 }
 
-// Temporary reports whether the server called the failure transient (4xx):
-// trying again later may succeed.
-func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
-
 // Is maps the server's answer onto the io/fs errors, so callers can write
 // errors.Is(err, fs.ErrNotExist) whatever the server's wording.
 func (e *Error) Is(target error) bool {
@@ -86,7 +82,7 @@ func (e *Error) Is(target error) bool {
 	case fs.ErrPermission:
 		return e.Code == 550 && mentions(e.Msg, "permission", "denied", "not allowed")
 	case fs.ErrExist:
-		return verb(e.Cmd) == "MKD" && (e.Code == 521 || e.Code == 550 && mentions(e.Msg, "exist"))
+		return kindOf(e.Cmd)&kindMakeDir != 0 && (e.Code == 521 || e.Code == 550 && mentions(e.Msg, "exist"))
 	}
 	return false
 }
@@ -94,7 +90,7 @@ func (e *Error) Is(target error) bool {
 func (e *Error) notExist() bool {
 	// 550 is the rule; 450 and 501 only with words that say so (pyftpdlib
 	// answers MLSD of a missing directory with "501 No such directory").
-	if e.Code != 550 && e.Code != 450 && e.Code != 501 || !fileVerbs[verb(e.Cmd)] {
+	if e.Code != 550 && e.Code != 450 && e.Code != 501 || kindOf(e.Cmd)&kindPath == 0 {
 		return false
 	}
 	if mentions(e.Msg, "permission", "denied", "not allowed") {

@@ -145,7 +145,7 @@ func TestErrorIs(t *testing.T) {
 			assert.Equal(t, tt.notExist, errors.Is(err, fs.ErrNotExist), "ErrNotExist")
 			assert.Equal(t, tt.perm, errors.Is(err, fs.ErrPermission), "ErrPermission")
 			assert.Equal(t, tt.exist, errors.Is(err, fs.ErrExist), "ErrExist")
-			assert.Equal(t, tt.temp, tt.err.Temporary(), "Temporary")
+			assert.Equal(t, tt.temp, IsTransient(err), "IsTransient")
 		})
 	}
 }

@@ -62,7 +62,7 @@ func (r *Response) end() error {
 	if err := r.t.finish(); err != nil {
 		return err
 	}
-	if want := r.t.announced(); want >= 0 && r.offset == 0 && r.t.n < want {
+	if want := r.t.rep.announced(); want >= 0 && r.offset == 0 && r.t.n < want {
 		return errorf("%s: %w: received %d of %d bytes", r.t.cmd, ErrShortTransfer, r.t.n, want)
 	}
 	return nil
@@ -191,24 +191,24 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	if c.cfg.beforeFirst != nil {
 		c.cfg.beforeFirst(t)
 	}
-	woken, err := t.waitFirst(r.buf)
-	if err == nil && !woken {
+	refused, err := t.waitFirst(r.buf)
+	if err == nil && !refused {
 		return r, nil // data: the transfer is on
 	}
 	if t.watch.cancelErr() != nil || errors.Is(err, errNoAnswer) {
 		return nil, t.abandon(err)
 	}
 	// No data, only an end or a failure: wait for the reply that says why
-	// (the refusal that woke the wait, if one did).
-	enough := func() bool { return len(t.got) > 0 }
-	if woken {
-		enough = t.complete
+	// (the refusal, if one came).
+	enough := func() bool { return len(t.rep.got) > 0 }
+	if refused {
+		enough = t.rep.complete
 	}
-	if werr := t.await(enough); werr != nil {
+	if werr := t.rep.await(t.ctx, enough); werr != nil {
 		t.closeData(true)
 		return nil, werr
 	}
-	if err := t.failed(); err != nil {
+	if err := t.rep.failed(c.tls != nil); err != nil {
 		t.closeData(true)
 		return nil, err
 	}
@@ -220,14 +220,8 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 
 // readPiece bounds each read of WriteTo from a plain data connection
 // until its receive low-water mark is up (then a read takes the mark's
-// 128 KiB: lowwater.go).
-// Short reads keep a fast sender going: the kernel holds the socket while
-// it copies a read out, and what arrives meanwhile waits to be
-// acknowledged. Measured into io.Discard over loopback, medians of 11
-// runs: 16 KiB reads 2.60 GB/s (vsftpd) and 2.07 (pure-ftpd), 32 KiB 2.42
-// and 2.02, 128 KiB 2.42 and 1.92; 8 KiB 1.55 and 2.22, at twice the CPU
-// on vsftpd. 16 KiB costs 0.36 CPU s/GiB on vsftpd against 0.30 for
-// 128 KiB, the same on pure-ftpd.
+// 128 KiB: lowwater.go). Short reads keep a fast sender going: the
+// kernel holds the socket while it copies a read out (bench/DECISIONS.md).
 const readPiece = 16 << 10
 
 // copyBuffers recycles the buffers of Response.WriteTo, so that many small

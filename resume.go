@@ -44,7 +44,9 @@ func withPartSize(n int64) TransferOption {
 // WithProgress has f called as data moves: done counts the bytes of the
 // file complete so far (including those of a resumed part), total is the
 // size of the file, or -1 when the server does not say. f is called from
-// the goroutine of the transfer and must return quickly.
+// the goroutine of the transfer, which holds the Conn for the whole
+// Download or Upload: f must return quickly and must not call the Conn's
+// methods (they would wait for ever).
 func WithProgress(f func(done, total int64)) TransferOption {
 	return func(c *transferConfig) { c.progress = f }
 }
@@ -84,7 +86,9 @@ func isPartName(base string) bool {
 // complete, its size is checked against the server's and, where the server
 // offers HASH, XSHA256, XSHA1, XMD5 or XCRC, its checksum; it then gets the
 // remote modification time and is renamed to local. Data streams through a
-// fixed buffer, whatever the size of the file.
+// fixed buffer, whatever the size of the file. The Conn serves no other
+// call until it returns, so that a ChangeDir meanwhile cannot change what
+// remote and its temporary name mean.
 func (c *Conn) Download(ctx context.Context, remote, local string, opts ...TransferOption) error {
 	if err := c.resumeDownload(ctx, remote, local, newTransferConfig(opts)); err != nil {
 		return errorf("download %s to %s: %w", remote, local, err)
@@ -101,6 +105,11 @@ func newTransferConfig(opts []TransferOption) transferConfig {
 }
 
 func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg transferConfig) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	total, mod, err := c.remoteFile(ctx, remote, cfg)
 	if err != nil {
 		return err
@@ -120,7 +129,7 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 		return err
 	}
 	off := fi.Size()
-	if off > 0 && ((total >= 0 && off > total) || !c.canRestart()) {
+	if off > 0 && ((total >= 0 && off > total) || !c.restStream()) {
 		off = 0 // a stale part, or no way to resume: start again
 	}
 	if err := f.Truncate(off); err != nil {
@@ -147,7 +156,7 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 	}
 	if l := cfg.listed; l != nil && l.coarse && total >= 0 && fi.Size() != total {
 		// A LIST size may be rounded ("1.2K", VMS blocks): SIZE decides.
-		if n, err := c.FileSize(ctx, remote); err == nil {
+		if n, err := c.sizeOf(ctx, remote); err == nil {
 			total = n
 		}
 	}
@@ -173,13 +182,13 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 // remoteFile returns the size and modification time of the file to
 // download: from Mirror's listing where it gave a size (asking MDTM only
 // when the listing's time is LIST's, to the minute at best), else from
-// Stat.
+// Stat. The caller holds the lock.
 func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig) (int64, time.Time, error) {
 	if l := cfg.listed; l != nil && l.size >= 0 {
-		if !l.coarse || cfg.noModTime || !c.offers("MDTM") {
+		if !l.coarse || cfg.noModTime || !c.hasFeature("MDTM") {
 			return l.size, l.mod, nil
 		}
-		t, err := c.ModTime(ctx, remote)
+		t, err := c.modTime(ctx, remote)
 		switch {
 		case err == nil:
 		case isPermanent(err) && !errors.Is(err, fs.ErrNotExist):
@@ -189,7 +198,7 @@ func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig
 		}
 		return l.size, t, nil
 	}
-	e, err := c.Stat(ctx, remote)
+	e, err := c.stat(ctx, remote)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -199,15 +208,9 @@ func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig
 	return e.Size, e.ModTime, nil
 }
 
-// fetch downloads remote from off into w.
+// fetch downloads remote from off into w. The caller holds the lock.
 func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total int64, progress func(int64, int64)) error {
-	var r *Response
-	var err error
-	if off > 0 {
-		r, err = c.RetrFrom(ctx, remote, off)
-	} else {
-		r, err = c.Retr(ctx, remote)
-	}
+	r, err := c.startDownload(ctx, "RETR", remote, off)
 	if err != nil {
 		return err
 	}
@@ -243,7 +246,8 @@ func (p *progressCount) add(n int64) {
 // and, where the server offers HASH, XSHA256, XSHA1, XMD5 or XCRC, its
 // checksum; it is then renamed to remote and given the local modification
 // time (MFMT, where the server has it). Data streams from the file, whatever
-// its size.
+// its size. The Conn serves no other call until it returns, as with
+// Download.
 func (c *Conn) Upload(ctx context.Context, local, remote string, opts ...TransferOption) error {
 	if err := c.resumeUpload(ctx, local, remote, newTransferConfig(opts)); err != nil {
 		return errorf("upload %s to %s: %w", local, remote, err)
@@ -252,6 +256,11 @@ func (c *Conn) Upload(ctx context.Context, local, remote string, opts ...Transfe
 }
 
 func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg transferConfig) error {
+	unlock, err := c.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	f, err := os.Open(local)
 	if err != nil {
 		return err
@@ -268,7 +277,7 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	part := PartName(remote)
 	off := cfg.partSize
 	if !cfg.partKnown {
-		if off, err = c.FileSize(ctx, part); err != nil {
+		if off, err = c.sizeOf(ctx, part); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) && !isPermanent(err) {
 				return err
 			}
@@ -288,55 +297,59 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	}
 	switch {
 	case off == 0:
-		err = c.upload(ctx, "STOR", part, r, 0, progress)
+		err = c.store(ctx, "STOR", part, r, 0, progress)
 	case off == total:
 		if cfg.progress != nil {
 			cfg.progress(off, total)
 		}
-	case c.canRestart():
-		err = c.upload(ctx, "STOR", part, r, off, progress)
+	case c.restStream():
+		err = c.store(ctx, "STOR", part, r, off, progress)
 	default:
-		err = c.upload(ctx, "APPE", part, r, 0, progress)
+		err = c.store(ctx, "APPE", part, r, 0, progress)
 	}
 	if err != nil {
 		return err
 	}
-	size, err := c.FileSize(ctx, part)
+	size, err := c.sizeOf(ctx, part)
 	if err != nil {
 		return err
 	}
 	if size != total {
 		if size > total {
-			c.Delete(ctx, part)
+			c.expect(ctx, 2, "DELE", part)
 		}
 		return errorf("%w: remote %d bytes, local %d", ErrSizeMismatch, size, total)
 	}
 	if !cfg.noChecksum {
 		if err := c.verifyChecksum(ctx, part, local); err != nil {
 			if errors.Is(err, ErrChecksumMismatch) {
-				c.Delete(ctx, part)
+				c.expect(ctx, 2, "DELE", part)
 			}
 			return err
 		}
 	}
 	// The time goes on the part, so that the file appears complete with
 	// it: a rename keeps it.
-	if !cfg.noModTime && c.offers("MFMT") {
-		if err := c.SetModTime(ctx, part, fi.ModTime()); err != nil {
+	if !cfg.noModTime && c.hasFeature("MFMT") {
+		if err := c.setModTime(ctx, part, fi.ModTime()); err != nil {
 			return err
 		}
 	}
-	if err := c.Rename(ctx, part, remote); err != nil {
+	if err := c.rename(ctx, part, remote); err != nil {
 		// Some servers refuse to rename onto an existing file.
 		if !isPermanent(err) {
 			return err
 		}
-		if derr := c.Delete(ctx, remote); derr != nil {
+		if _, derr := c.expect(ctx, 2, "DELE", remote); derr != nil {
 			return err
 		}
-		if err := c.Rename(ctx, part, remote); err != nil {
-			return err
-		}
+		return c.rename(ctx, part, remote)
 	}
 	return nil
+}
+
+// restStream reports whether the server announced REST STREAM, so that a
+// transfer can resume from an offset. The caller holds the lock.
+func (c *Conn) restStream() bool {
+	return strings.EqualFold(strings.TrimSpace(c.features["REST"]), "STREAM")
 }

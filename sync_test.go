@@ -231,7 +231,7 @@ func TestRemoteChecksum(t *testing.T) {
 			assert.Equal(t, tt.algo, algo)
 			local := filepath.Join(t.TempDir(), "f")
 			require.NoError(t, os.WriteFile(local, []byte("hello"), 0o644))
-			want, err := LocalChecksum(local, algo)
+			want, err := localChecksum(local, algo)
 			require.NoError(t, err)
 			assert.Equal(t, want, sum)
 		})

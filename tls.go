@@ -107,7 +107,7 @@ func (c *Conn) startTLS(ctx context.Context) error {
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return handshakeError(c.tls.control.ServerName, err)
 	}
-	c.ctl.upgrade(tc)
+	c.ctl.attach(tc, c.cfg.timeout)
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -19,36 +18,27 @@ import (
 var ErrShortTransfer = errors.New("ftp: transfer ended early")
 
 // transfer is one command with a data connection (RETR, STOR, APPE, LIST,
-// NLST, MLSD). Its replies, a preliminary 1xx and the final one, are
-// heard while the client waits on the data connection, so that a refusal
-// ends the wait at once, and a server that omits the 1xx or sends the
-// final reply early does no harm. On plain passive connections (Linux)
-// the replies are read on the caller's goroutine: a download waits for
-// its first data on the control connection's poller, which wakes for
-// whichever connection speaks first, and an upload reads them once its
-// data are out. Other transfers have a goroutine read the replies in the
-// background (readReplies).
+// NLST, MLSD), written once for every data mode: it sets up the data
+// connection and sends the command (startTransfer), moves the data, and
+// ends with the final reply (finish) or with ABOR (abandon, abort.go).
+// Its replies are heard while the client waits on the data connection, so
+// that a refusal ends the wait at once, and a server that omits the 1xx
+// or sends the final reply early does no harm (replies.go says how).
 type transfer struct {
-	c       *Conn
-	ctx     context.Context  // the caller's: it ends any wait of the transfer
-	quiet   context.Context  // ctx without its cancellation, for reading replies (readOne)
-	cmd     string           // the command line, for errors
-	data    net.Conn         // nil until connected
-	watch   *watchdog        // the data connection's deadlines
-	poll    *poller          // waits on both connections; nil when replies come from readReplies
-	replies chan replyResult // from the background reader
-	got     []replyResult    // received so far
-	upload  bool             // data flows to the server
-	n       int64            // data bytes moved
-	werr    error            // the first write error on the data connection
-	low     *lowWater        // a download's receive low-water mark, or nil
-	onData  func(n int64)    // told of each piece of data moved, when set (WithProgress)
+	c      *Conn
+	ctx    context.Context // the caller's: it ends any wait of the transfer
+	cmd    string          // the command line, for errors
+	rep    *replies        // the replies to cmd
+	data   net.Conn        // nil until connected
+	watch  *watchdog       // the data connection's deadline
+	poll   *poller         // a download's first wait, where there is one (poller_linux.go)
+	upload bool            // data flow to the server
+	n      int64           // data bytes moved
+	werr   error           // the first write error on the data connection
+	low    *lowWater       // a download's receive low-water mark, or nil
+	onData func(n int64)   // told of each piece of data moved, when set (WithProgress)
 
 	stopKeepAlive func() // stops the NOOP keepalive; nil when none runs
-
-	wakeMu  sync.Mutex
-	waiting bool // the caller waits for the first data (waitFirst), or sends an upload (watchData)
-	woken   bool // and a refusal ended the wait (wake)
 }
 
 // startTransfer sets up the data connection, sends REST (if offset > 0)
@@ -79,13 +69,7 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, ctx: ctx, quiet: context.WithoutCancel(ctx), cmd: line, upload: verb == "STOR" || verb == "APPE"}
-	if ln == nil && c.tls == nil && !c.cfg.noPoller {
-		t.poll = c.ctl.poller()
-	}
-	if t.poll == nil {
-		t.background()
-	}
+	t := &transfer{c: c, ctx: ctx, cmd: line, rep: newReplies(c.ctl, ctx, line), upload: kindOf(verb)&kindUpload != 0}
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
 			return nil, t.abandon(err)
@@ -93,12 +77,14 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 	}
 	if c.tls != nil {
 		conn = c.tls.client(conn)
+	} else if !t.upload && ln == nil && !c.cfg.noPoller {
+		t.poll = c.ctl.poller()
 	}
 	t.data = conn
 	if !t.upload {
 		t.low = newLowWater(conn, c.cfg.fastMiB)
 	}
-	t.watch = newWatchdog(conn, c.cfg.timeout)
+	t.watch = newWatchdog(conn.SetDeadline, c.cfg.timeout)
 	t.watch.start(ctx)
 	c.cur.Store(t)
 	if c.cfg.keepAlive > 0 {
@@ -126,9 +112,7 @@ func (t *transfer) keepAlive(interval time.Duration) {
 			case <-tick.C:
 			}
 			ctl.noops.Add(1)
-			ctl.trace("> ", "NOOP")
-			if err := ctl.writeLine("NOOP"); err != nil {
-				ctl.close(errorf("%s: sending a keepalive NOOP: %w", t.cmd, err))
+			if ctl.sendAside(t.rep.quiet, "NOOP") != nil {
 				return
 			}
 		}
@@ -148,44 +132,42 @@ func closeBoth(conn net.Conn, ln net.Listener) {
 	}
 }
 
-// waitFirst waits on the caller's goroutine for the first data (or the end
-// of it) into buf, unless a refusal comes first (wake, or pollFirst). It
-// reports whether one did.
-func (t *transfer) waitFirst(buf *bufio.Reader) (woken bool, err error) {
-	if t.poll != nil {
+// interruptData is what a refusal does to a caller busy on the data
+// connection: it fails the wait at once. The server refused (or the
+// control connection failed), so no data will come or be taken, though
+// the server may keep the data connection open.
+func (t *transfer) interruptData() { t.watch.cap(aLongTimeAgo) }
+
+// waitFirst waits on the caller's goroutine for the first data (or the
+// end of them) into buf, unless a refusal comes first, and reports
+// whether one did. With a poller it waits on both connections at once and
+// reads each reply as it comes; else a listener reads the replies, and a
+// refusal interrupts the wait.
+func (t *transfer) waitFirst(buf *bufio.Reader) (refused bool, err error) {
+	if t.poll != nil && t.poll.add(t.data) == nil {
+		defer t.poll.remove(t.data)
 		return t.pollFirst(buf)
 	}
-	t.wakeMu.Lock()
-	if t.woken {
-		t.wakeMu.Unlock()
+	t.rep.listen()
+	if t.rep.guard(t.interruptData) {
 		return true, nil
 	}
-	t.waiting = true
-	t.wakeMu.Unlock()
 	_, err = buf.Peek(1)
-	t.wakeMu.Lock()
-	defer t.wakeMu.Unlock()
-	t.waiting = false
-	if t.woken {
+	if t.rep.unguard() {
 		t.watch.cap(time.Time{})
+		return true, nil
 	}
-	return t.woken, err
+	return false, err
 }
 
-// pollFirst is waitFirst with the poller: it waits on both connections,
-// reads each reply as it comes, and ends at the first data, the end of the
-// data, a refusal, or when nothing at all came within the timeout
-// (errNoAnswer).
-func (t *transfer) pollFirst(buf *bufio.Reader) (woken bool, err error) {
+// pollFirst is waitFirst with the poller. It ends at the first data, the
+// end of the data, a refusal, or when nothing at all came within the
+// timeout (errNoAnswer).
+func (t *transfer) pollFirst(buf *bufio.Reader) (refused bool, err error) {
 	p := t.poll
-	if p.add(t.data) != nil {
-		t.background()
-		return t.waitFirst(buf)
-	}
-	defer p.remove(t.data)
 	p.watch.start(t.ctx)
 	defer p.watch.stop()
-	for !t.complete() {
+	for !t.rep.complete() {
 		if t.c.ctl.text.R.Buffered() == 0 { // else a reply is in already
 			data, err := p.wait()
 			if err != nil {
@@ -195,9 +177,9 @@ func (t *transfer) pollFirst(buf *bufio.Reader) (woken bool, err error) {
 				break
 			}
 		}
-		t.got = append(t.got, t.readOne(len(t.got)))
+		t.rep.next()
 	}
-	if t.complete() && t.got[len(t.got)-1].refusal() {
+	if t.rep.complete() && t.rep.last().refusal() {
 		return true, nil
 	}
 	_, err = buf.Peek(1)
@@ -217,21 +199,6 @@ func (t *transfer) pollErr(err error) error {
 		return errorf("%s: %w", t.cmd, cerr)
 	}
 	return errorf("%s: %w within %v: %w", t.cmd, errNoAnswer, t.c.cfg.timeout, err)
-}
-
-// announced returns the size in a 150 reply's "(N bytes)", or -1.
-func (t *transfer) announced() int64 {
-	for _, g := range t.got {
-		if g.r == nil || g.r.class() != 1 {
-			continue
-		}
-		for _, line := range g.r.Lines {
-			if n, ok := bytesInParens(line); ok {
-				return n
-			}
-		}
-	}
-	return -1
 }
 
 // bytesInParens finds the first "(N bytes)" in s, N of 1 to 19 digits.
@@ -256,7 +223,7 @@ func bytesInParens(s string) (int64, bool) {
 // moves.
 func (t *transfer) read(p []byte) (int, error) {
 	t.watch.extend()
-	t.c.ctl.watch.extend()
+	t.c.ctl.reads.extend()
 	t.low.before()
 	n, err := t.data.Read(p)
 	t.moved(int64(n))
@@ -274,7 +241,7 @@ func (t *transfer) moved(n int64) {
 
 func (t *transfer) write(p []byte) (int, error) {
 	t.watch.extend()
-	t.c.ctl.watch.extend()
+	t.c.ctl.reads.extend()
 	n, err := t.data.Write(p)
 	t.moved(int64(n))
 	if err != nil && t.werr == nil {
@@ -300,10 +267,10 @@ func (t *transfer) dataErr(err error) error {
 // still owed.
 func (t *transfer) finish() error {
 	t.closeData(false)
-	if err := t.await(t.complete); err != nil {
+	if err := t.rep.await(t.ctx, t.rep.complete); err != nil {
 		return err
 	}
-	if err := t.failed(); err != nil {
+	if err := t.rep.failed(t.c.tls != nil); err != nil {
 		return err
 	}
 	if t.c.ctl.noops.Load() > 0 {
@@ -324,7 +291,7 @@ func (t *transfer) closeData(reset bool) {
 	if t.data == nil {
 		return
 	}
-	if t.refused() {
+	if t.rep.refusedOutright() {
 		t.watch.stop()
 		t.c.park(t.data)
 		return
@@ -341,12 +308,6 @@ func (t *transfer) closeData(reset bool) {
 	}
 	t.data.Close()
 	t.watch.stop()
-}
-
-// refused reports whether the server refused the command outright (a
-// negative first reply), so the data connection was never used.
-func (t *transfer) refused() bool {
-	return len(t.got) > 0 && t.got[0].err == nil && t.got[0].r.class() >= 4
 }
 
 // readerFunc adapts a read function to io.Reader.

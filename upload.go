@@ -53,7 +53,7 @@ func (c *Conn) store(ctx context.Context, verb, path string, r io.Reader, offset
 		err = t.abandon(err)
 		if t.werr != nil && t.watch.cancelErr() == nil {
 			// The server broke the data connection: its reply says why.
-			if ferr := t.failed(); ferr != nil {
+			if ferr := t.rep.failed(t.c.tls != nil); ferr != nil {
 				return errorf("%w (%v)", ferr, t.werr)
 			}
 		}
@@ -63,22 +63,24 @@ func (c *Conn) store(ctx context.Context, verb, path string, r io.Reader, offset
 }
 
 // copyFrom sends an upload's data, and stops at once if the server
-// refuses meanwhile (wake): a server may keep the data connection open
-// after its refusal, and read nothing. Without a goroutine reading the
-// replies (a transfer with the poller), the first quietUpload bytes go
-// out alone: the socket buffers take that much whatever the server does,
-// so an upload of small files never hands a reply across goroutines.
-// Past that, a goroutine reads the replies.
+// refuses meanwhile: a server may keep the data connection open after its
+// refusal, and read nothing. Over plain TCP the first quietUpload bytes go
+// out before anything listens for the replies (the socket buffers take
+// that much whatever the server does), so that an upload of a small file
+// reads its replies on the caller's goroutine; past that, a listener hears
+// them. Over TLS the listener comes first: the handshake needs the
+// server's answer, and a server that refuses keeps the data connection
+// open without one (vsftpd, pure-ftpd).
 func (t *transfer) copyFrom(r io.Reader) (int64, error) {
 	var n int64
-	if t.replies == nil {
+	if _, plain := t.plainTCP(); plain {
 		var err error
 		if n, err = t.copyUpTo(r, quietUpload); err != nil || n < quietUpload {
 			return n, err
 		}
-		t.background()
 	}
-	if t.watchData() {
+	t.rep.listen()
+	if t.rep.guard(t.interruptData) {
 		t.werr = errorf("%s: refused while its data went out", t.cmd)
 		return n, t.werr
 	}
@@ -143,9 +145,9 @@ func (t *transfer) closeTLSUpload(tc *tls.Conn) {
 		select {
 		case <-drained:
 			return
-		case res := <-t.replyCh():
-			t.got = append(t.got, res)
-			if t.complete() {
+		case res := <-t.rep.pending():
+			t.rep.take(res)
+			if t.rep.complete() {
 				tc.SetReadDeadline(aLongTimeAgo)
 				<-drained
 				return

@@ -2,11 +2,52 @@ package ftp
 
 import "strings"
 
-// transferVerbs open a data connection; Quote refuses them because their
-// data would be left unread.
-var transferVerbs = map[string]bool{
-	"RETR": true, "STOR": true, "STOU": true, "APPE": true,
-	"LIST": true, "NLST": true, "MLSD": true,
+// verbKind says what a command does, for the rules that depend on it: one
+// table, so that a new command (STOU, PRET …) is one line.
+type verbKind uint8
+
+const (
+	// kindTransfer opens a data connection: Quote refuses it (its data
+	// would be left unread), and its replies are 1xx, then 226 or 250.
+	kindTransfer verbKind = 1 << iota
+	// kindUpload sends data to the server.
+	kindUpload
+	// kindPath names a file or directory: its 550 means the path is
+	// missing, unless the text says otherwise.
+	kindPath
+	// kindAbort is ABOR: none of its replies is out of place (they are
+	// read up to a marker).
+	kindAbort
+	// kindMakeDir creates a directory: its 521 or 550 "exists" is
+	// fs.ErrExist.
+	kindMakeDir
+)
+
+var commandKinds = map[string]verbKind{
+	"RETR": kindTransfer | kindPath,
+	"STOR": kindTransfer | kindUpload,
+	"STOU": kindTransfer | kindUpload,
+	"APPE": kindTransfer | kindUpload,
+	"LIST": kindTransfer | kindPath,
+	"NLST": kindTransfer | kindPath,
+	"MLSD": kindTransfer | kindPath,
+	"SIZE": kindPath,
+	"MDTM": kindPath,
+	"MFMT": kindPath,
+	"DELE": kindPath,
+	"CWD":  kindPath,
+	"RMD":  kindPath,
+	"RNFR": kindPath,
+	"MLST": kindPath,
+	"STAT": kindPath,
+	"ABOR": kindAbort,
+	"MKD":  kindMakeDir,
+}
+
+// kindOf returns the kind of a command line's verb (zero for others).
+func kindOf(cmd string) verbKind {
+	v, _, _ := strings.Cut(cmd, " ")
+	return commandKinds[strings.ToUpper(v)]
 }
 
 // stray reports whether reply, read in answer to cmd, answers an earlier
@@ -23,25 +64,11 @@ var transferVerbs = map[string]bool{
 //
 // Nothing is stray after ABOR: its replies are read up to a marker.
 func stray(cmd string, reply *Reply) bool {
-	switch v := verb(cmd); {
-	case v == "ABOR":
+	switch k := kindOf(cmd); {
+	case k&kindAbort != 0:
 		return false
-	case transferVerbs[v]:
+	case k&kindTransfer != 0:
 		return reply.class() == 2 && reply.Code != 226 && reply.Code != 250
 	}
 	return reply.class() == 1 || reply.Code == 225 || reply.Code == 226
-}
-
-// fileVerbs are the commands whose 550 answer means the named file or
-// directory is missing (unless the text says otherwise).
-var fileVerbs = map[string]bool{
-	"RETR": true, "SIZE": true, "MDTM": true, "MFMT": true, "DELE": true,
-	"CWD": true, "RMD": true, "RNFR": true, "MLST": true, "MLSD": true,
-	"LIST": true, "NLST": true, "STAT": true,
-}
-
-// verb returns the command word of a command line, upper-cased.
-func verb(cmd string) string {
-	v, _, _ := strings.Cut(cmd, " ")
-	return strings.ToUpper(v)
 }

@@ -36,7 +36,7 @@ func (d *deadlineConn) deadlines() []time.Time {
 // most, and that start, cap and stop always set it.
 func TestWatchdogExtendThrottled(t *testing.T) {
 	nc := &deadlineConn{}
-	w := newWatchdog(nc, time.Hour)
+	w := newWatchdog(nc.SetDeadline, time.Hour)
 	before := time.Now()
 	w.start(context.Background())
 	for range 1000 {

@@ -60,7 +60,7 @@ func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 	var total int64
 	for {
 		t.watch.extend()
-		t.c.ctl.watch.extend()
+		t.c.ctl.reads.extend()
 		start := time.Now()
 		want := ch.size
 		n, err := f.ReadFrom(&io.LimitedReader{R: tc, N: want})
@@ -83,7 +83,7 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, er
 	var total int64
 	for {
 		t.watch.extend()
-		t.c.ctl.watch.extend()
+		t.c.ctl.reads.extend()
 		start := time.Now()
 		want := ch.size
 		if limit >= 0 {
