@@ -37,12 +37,8 @@ var checksums = []struct {
 // "SHA-1", "MD5" or "CRC32") and the lower-case hex sum; errors.Is(err,
 // errors.ErrUnsupported) holds when the server offers none of them.
 func (c *Conn) RemoteChecksum(ctx context.Context, remote string) (algo, sum string, err error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	defer unlock()
-	return c.remoteChecksum(ctx, remote)
+	err = c.locked(ctx, func() (err error) { algo, sum, err = c.remoteChecksum(ctx, remote); return err })
+	return algo, sum, err
 }
 
 // remoteChecksum is RemoteChecksum for a caller that holds the lock.

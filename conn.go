@@ -87,15 +87,12 @@ var ErrAccountRequired = errors.New("ftp: server requires an account (ACCT), whi
 // TYPE I (binary; every transfer of this package is binary). With TLS, it
 // also sends PBSZ 0 and PROT P so that data connections are protected.
 func (c *Conn) Login(ctx context.Context, user, password string) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := c.login(ctx, user, password); err != nil {
-		return err
-	}
-	return c.prepare(ctx)
+	return c.locked(ctx, func() error {
+		if err := c.login(ctx, user, password); err != nil {
+			return err
+		}
+		return c.prepare(ctx)
+	})
 }
 
 func (c *Conn) login(ctx context.Context, user, password string) error {
@@ -179,15 +176,12 @@ func (c *Conn) hasFeature(name string) bool {
 // Quit sends QUIT, waits for the goodbye and closes the connection. The
 // connection is closed even when the server does not answer.
 func (c *Conn) Quit(ctx context.Context) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
+	return c.locked(ctx, func() error {
+		_, err := c.expect(ctx, 2, "QUIT", "")
+		c.unpark()
+		c.ctl.close(ErrClosed)
 		return err
-	}
-	defer unlock()
-	_, err = c.expect(ctx, 2, "QUIT", "")
-	c.unpark()
-	c.ctl.close(ErrClosed)
-	return err
+	})
 }
 
 // Close closes the connection without QUIT, and the data connection of a
@@ -219,19 +213,15 @@ func (c *Conn) Quote(ctx context.Context, line string) (*Reply, error) {
 	if kindOf(v)&kindTransfer != 0 {
 		return nil, errorf("Quote %s: transfer commands need a data connection; use the methods", v)
 	}
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return nil, err
+	var r *Reply
+	err := c.locked(ctx, func() (err error) {
+		r, err = c.send(ctx, v, arg)
+		return err
+	})
+	if err == nil && r.class() >= 4 {
+		err = replyError(line, r)
 	}
-	defer unlock()
-	r, err := c.send(ctx, v, arg)
-	if err != nil {
-		return nil, err
-	}
-	if r.class() >= 4 {
-		return r, replyError(line, r)
-	}
-	return r, nil
+	return r, err
 }
 
 // acquire takes the connection for one call. It fails at once when a
@@ -253,14 +243,21 @@ func (c *Conn) acquire(ctx context.Context) (unlock func(), err error) {
 	return c.mu.Unlock, nil
 }
 
-// do runs one command under the lock and checks its reply's class.
-func (c *Conn) do(ctx context.Context, want int, verb, arg string) (*Reply, error) {
+// locked runs fn with the Conn taken for one call (acquire): every public
+// method is one such call, however many commands it sends.
+func (c *Conn) locked(ctx context.Context, fn func() error) error {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
-	return c.expect(ctx, want, verb, arg)
+	return fn()
+}
+
+// do runs one command under the lock and checks its reply's class.
+func (c *Conn) do(ctx context.Context, want int, verb, arg string) (r *Reply, err error) {
+	err = c.locked(ctx, func() (err error) { r, err = c.expect(ctx, want, verb, arg); return err })
+	return r, err
 }
 
 // expect sends one command and requires a reply of class want (the first

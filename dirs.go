@@ -10,13 +10,9 @@ import (
 
 // CurrentDir returns the working directory (PWD), with the doubled quotes
 // of RFC 959 Appendix II undone.
-func (c *Conn) CurrentDir(ctx context.Context) (string, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	return c.currentDir(ctx)
+func (c *Conn) CurrentDir(ctx context.Context) (dir string, err error) {
+	err = c.locked(ctx, func() (err error) { dir, err = c.currentDir(ctx); return err })
+	return dir, err
 }
 
 // currentDir is CurrentDir for a caller that holds the lock.
@@ -78,12 +74,7 @@ func (c *Conn) MakeDir(ctx context.Context, path string) error {
 // os.MkdirAll: a directory that exists already is no error, whatever the
 // server answers to MKD for it.
 func (c *Conn) MakeDirAll(ctx context.Context, dir string) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return c.makeDirAll(ctx, dir, 0)
+	return c.locked(ctx, func() error { return c.makeDirAll(ctx, dir, 0) })
 }
 
 func (c *Conn) makeDirAll(ctx context.Context, dir string, depth int) error {
@@ -138,12 +129,7 @@ func (c *Conn) RemoveDir(ctx context.Context, path string) error {
 // os.RemoveAll: a path that does not exist is no error. Symbolic links are
 // removed, not followed.
 func (c *Conn) RemoveAll(ctx context.Context, p string) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	err = c.removeAll(ctx, p, 0)
+	err := c.locked(ctx, func() error { return c.removeAll(ctx, p, 0) })
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

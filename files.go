@@ -17,12 +17,7 @@ func (c *Conn) Delete(ctx context.Context, path string) error {
 
 // Rename renames a file or directory (RNFR, then RNTO).
 func (c *Conn) Rename(ctx context.Context, from, to string) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return c.rename(ctx, from, to)
+	return c.locked(ctx, func() error { return c.rename(ctx, from, to) })
 }
 
 // rename is Rename for a caller that holds the lock.
@@ -38,13 +33,9 @@ func (c *Conn) rename(ctx context.Context, from, to string) error {
 }
 
 // FileSize returns the size of a file in bytes (SIZE, RFC 3659).
-func (c *Conn) FileSize(ctx context.Context, path string) (int64, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-	return c.sizeOf(ctx, path)
+func (c *Conn) FileSize(ctx context.Context, path string) (size int64, err error) {
+	err = c.locked(ctx, func() (err error) { size, err = c.sizeOf(ctx, path); return err })
+	return size, err
 }
 
 // parseSize reads the 213 reply to SIZE.
@@ -57,13 +48,9 @@ func parseSize(r *Reply) (int64, error) {
 }
 
 // ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
-func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer unlock()
-	return c.modTime(ctx, path)
+func (c *Conn) ModTime(ctx context.Context, path string) (t time.Time, err error) {
+	err = c.locked(ctx, func() (err error) { t, err = c.modTime(ctx, path); return err })
+	return t, err
 }
 
 // modTime is ModTime for a caller that holds the lock.
@@ -84,12 +71,7 @@ func (c *Conn) modTime(ctx context.Context, path string) (time.Time, error) {
 // is used only with WithOverloadedMDTM, because on other servers that
 // form means something else.
 func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return c.setModTime(ctx, path, t)
+	return c.locked(ctx, func() error { return c.setModTime(ctx, path, t) })
 }
 
 // setModTime is SetModTime for a caller that holds the lock.
@@ -107,12 +89,8 @@ func (c *Conn) setModTime(ctx context.Context, path string, t time.Time) error {
 // CWD into it for a directory. Its Name is the last element of path.
 // errors.Is(err, fs.ErrNotExist) holds when there is no such file.
 func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	e, err := c.stat(ctx, p)
+	var e *Entry
+	err := c.locked(ctx, func() (err error) { e, err = c.stat(ctx, p); return err })
 	if err != nil {
 		return nil, err
 	}

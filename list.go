@@ -26,13 +26,9 @@ const maxListLine = 64 << 10
 // that no parser understands is not dropped: it comes back as an entry of
 // type EntryOther with an empty Name and the line in Raw (and in the
 // WithDebug trace).
-func (c *Conn) List(ctx context.Context, path string) ([]*Entry, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return c.list(ctx, path)
+func (c *Conn) List(ctx context.Context, path string) (entries []*Entry, err error) {
+	err = c.locked(ctx, func() (err error) { entries, err = c.list(ctx, path); return err })
+	return entries, err
 }
 
 // list is List for a caller that holds the lock.
@@ -124,13 +120,9 @@ func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
 // NameList returns the names in a directory (NLST): bare names meant for
 // programs (RFC 1123 §4.1.2.7). An empty path lists the working directory.
 // Some servers answer an empty directory with 450 or 550.
-func (c *Conn) NameList(ctx context.Context, path string) ([]string, error) {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return c.nameList(ctx, path)
+func (c *Conn) NameList(ctx context.Context, path string) (names []string, err error) {
+	err = c.locked(ctx, func() (err error) { names, err = c.nameList(ctx, path); return err })
+	return names, err
 }
 
 // nameList runs NLST. The caller holds the lock.

@@ -90,7 +90,8 @@ func isPartName(base string) bool {
 // call until it returns, so that a ChangeDir meanwhile cannot change what
 // remote and its temporary name mean.
 func (c *Conn) Download(ctx context.Context, remote, local string, opts ...TransferOption) error {
-	if err := c.resumeDownload(ctx, remote, local, newTransferConfig(opts)); err != nil {
+	cfg := newTransferConfig(opts)
+	if err := c.locked(ctx, func() error { return c.resumeDownload(ctx, remote, local, cfg) }); err != nil {
 		return errorf("download %s to %s: %w", remote, local, err)
 	}
 	return nil
@@ -105,11 +106,6 @@ func newTransferConfig(opts []TransferOption) transferConfig {
 }
 
 func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg transferConfig) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	total, mod, err := c.remoteFile(ctx, remote, cfg)
 	if err != nil {
 		return err
@@ -249,18 +245,14 @@ func (p *progressCount) add(n int64) {
 // its size. The Conn serves no other call until it returns, as with
 // Download.
 func (c *Conn) Upload(ctx context.Context, local, remote string, opts ...TransferOption) error {
-	if err := c.resumeUpload(ctx, local, remote, newTransferConfig(opts)); err != nil {
+	cfg := newTransferConfig(opts)
+	if err := c.locked(ctx, func() error { return c.resumeUpload(ctx, local, remote, cfg) }); err != nil {
 		return errorf("upload %s to %s: %w", local, remote, err)
 	}
 	return nil
 }
 
 func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg transferConfig) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	f, err := os.Open(local)
 	if err != nil {
 		return err

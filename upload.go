@@ -34,12 +34,7 @@ func (c *Conn) Append(ctx context.Context, path string, r io.Reader) error {
 // progress, when not nil, is told of the bytes as they go, by whatever
 // path they take (sendfile included).
 func (c *Conn) upload(ctx context.Context, verb, path string, r io.Reader, offset int64, progress func(n int64)) error {
-	unlock, err := c.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return c.store(ctx, verb, path, r, offset, progress)
+	return c.locked(ctx, func() error { return c.store(ctx, verb, path, r, offset, progress) })
 }
 
 // store is upload for a caller that holds the lock.
