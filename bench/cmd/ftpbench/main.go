@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -40,6 +41,8 @@ type options struct {
 	timeout    time.Duration
 	curlMany   int
 	upTmpfs    bool
+	baseline   string // another ftpbench binary: its workers run as "ours-before"
+	oursOnly   bool
 }
 
 func fatalf(format string, a ...any) {
@@ -72,6 +75,8 @@ func main() {
 	flag.BoolVar(&o.pkgBench, "pkgbench", true, "also run the package's own BenchmarkParse* (go test in ..)")
 	flag.IntVar(&o.curlMany, "curl-many-runs", 1, "runs of curl with many URLs (case 3), if fewer than -runs (0: -runs): curl 7.88 stalls 1 s or more before many of its data connections, so that one run can take minutes")
 	flag.BoolVar(&o.upTmpfs, "up-tmpfs", true, "mount a tmpfs on each server's upload folder for the run (needs root), so that uploads measure the clients, not the server's disk")
+	flag.StringVar(&o.baseline, "baseline", "", "another ftpbench binary (e.g. built from an older checkout): its -worker runs every job of ours again as \"ours-before\", alternating in the same rounds; the report adds ours ÷ ours-before (default -out: a temp file)")
+	flag.BoolVar(&o.oursOnly, "ours-only", false, "run only ours (and ours-before): no jlaffaye/ftp, curl, lftp or resp.WriteTo rows")
 	flag.DurationVar(&o.timeout, "run-timeout", 3*time.Minute, "bound on each measured process (it is killed with what it started)")
 	flag.Parse()
 	if *worker != "" {
@@ -88,6 +93,9 @@ func main() {
 			o.out = os.TempDir() + "/ftpbench-quick.md"
 		}
 	}
+	if o.out == "" && o.baseline != "" {
+		o.out = os.TempDir() + "/ftpbench-baseline.md"
+	}
 	if o.out == "" {
 		o.out = "RESULTS.md"
 	}
@@ -103,6 +111,16 @@ func main() {
 	o.cases = map[string]bool{}
 	for _, c := range strings.Split(cases, ",") {
 		o.cases[strings.TrimSpace(c)] = true
+	}
+	if o.baseline != "" {
+		abs, err := filepath.Abs(o.baseline)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			fatalf("-baseline: %v", err)
+		}
+		o.baseline = abs
 	}
 	if o.runs < 1 {
 		fatalf("-runs must be at least 1")

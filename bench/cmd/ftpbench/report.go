@@ -324,6 +324,9 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
 	fmt.Fprintln(&b)
+	if r.o.baseline != "" {
+		b.WriteString(r.baselineSection())
+	}
 	r.headline(&b)
 	var ceiling float64
 	for _, cs := range r.cases {
@@ -391,6 +394,40 @@ func (r *report) markdown() string {
 				p.sample.wall, p.sample.cpu, float64(p.sample.rss)/1024, p.top, p.cum)
 		}
 	}
+	return b.String()
+}
+
+// baselineSection compares each row of ours with its "ours-before" twin
+// (-baseline), which follows it in cs.contenders.
+func (r *report) baselineSection() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## ours ÷ ours-before\n\nours-before: the workers of `%s`. Per-round ratios pair the two runs of each round (adjacent, order alternating).\n\n", r.o.baseline)
+	fmt.Fprintf(&b, "| Case | ours (median) | ours-before (median) | ours ÷ ours-before | per-round ratios min–max | runs |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, cs := range r.cases {
+		for i := 0; i+1 < len(cs.contenders); i++ {
+			if cs.contenders[i+1].exe != r.o.baseline {
+				continue
+			}
+			a, o := r.stats(cs, i), r.stats(cs, i+1)
+			var rs []float64
+			for k := range min(len(cs.samples[i]), len(cs.samples[i+1])) {
+				if x, y := cs.samples[i][k], cs.samples[i+1][k]; x.err == nil && y.err == nil {
+					rs = append(rs, y.wall/x.wall)
+				}
+			}
+			title := cs.id + ": " + cs.title
+			if n := cs.contenders[i].name; n != "ours" {
+				title += " (" + n + ")"
+			}
+			if a.n == 0 || o.n == 0 || len(rs) == 0 {
+				fmt.Fprintf(&b, "| %s | failed | | | | |\n", title)
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s %s | %s | **%.3f×** | %.3f–%.3f | %d |\n", title, scale(cs, a.med), cs.unit, scale(cs, o.med),
+				a.med/o.med, slices.Min(rs), slices.Max(rs), len(rs))
+		}
+	}
+	fmt.Fprintln(&b)
 	return b.String()
 }
 

@@ -194,6 +194,7 @@ type contender struct {
 	// them (listings: MLSD, LIST dir, CWD + LIST): the headline then
 	// compares ours with the peers of each group.
 	group string
+	exe   string // the ftpbench binary that runs job (default: this one)
 }
 
 // measure runs c once as a process and measures it, and the CPU time of
@@ -209,7 +210,11 @@ func (b *bench) measure(c *contender, srv *server) sample {
 	var cmd *exec.Cmd
 	if c.job != nil {
 		j, _ := json.Marshal(c.job)
-		cmd = exec.CommandContext(ctx, b.exe, "-worker", string(j))
+		exe := b.exe
+		if c.exe != "" {
+			exe = c.exe
+		}
+		cmd = exec.CommandContext(ctx, exe, "-worker", string(j))
 	} else {
 		var err error
 		if cmd, err = c.cmd(); err != nil {
@@ -295,6 +300,7 @@ func lastLines(s string, n int) string {
 // 1a on pure-ftpd: two identical rows, 1.35 and 1.90 GB/s, the slow one
 // always first).
 func (b *bench) runCase(cs *caseSpec) {
+	b.baselineContenders(cs)
 	logf("case %s: %s (%d contenders × %d runs)", cs.id, cs.title, len(cs.contenders), b.o.runs)
 	cs.loadBefore = loadavg()
 	cs.samples = make([][]sample, len(cs.contenders))
@@ -335,6 +341,25 @@ func (b *bench) runCase(cs *caseSpec) {
 	b.countCommands(cs)
 	cs.load = loadavg()
 	b.rep.add(cs)
+}
+
+// baselineContenders applies -ours-only and -baseline to cs: it drops the
+// peers, and follows each job of ours with the same job run by the
+// baseline binary ("ours-before").
+func (b *bench) baselineContenders(cs *caseSpec) {
+	var out []contender
+	for _, c := range cs.contenders {
+		ours := c.job != nil && c.job.Impl == "ours"
+		if b.o.oursOnly && !ours && (c.job == nil || !strings.HasPrefix(c.job.Impl, "ceiling")) {
+			continue
+		}
+		out = append(out, c)
+		if ours && b.o.baseline != "" {
+			c.name, c.exe = strings.Replace(c.name, "ours", "ours-before", 1), b.o.baseline
+			out = append(out, c)
+		}
+	}
+	cs.contenders = out
 }
 
 // countCommands runs each Go contender of a many-file case once more, not
@@ -445,6 +470,9 @@ func run(o *options) error {
 		return err
 	}
 	logf("wrote %s (%s)", o.out, b.rep.elapsed.Round(time.Second))
+	if o.baseline != "" {
+		fmt.Print(b.rep.baselineSection())
+	}
 	if b.rep.failures > 0 {
 		return fmt.Errorf("%d runs failed (see %s)", b.rep.failures, o.out)
 	}
