@@ -16,6 +16,13 @@ var aLongTimeAgo = time.Unix(1, 0)
 // deadline forward after progress, stop disarms it. Cancelling the
 // context interrupts a blocked read or write at once. It is the only code
 // that sets a deadline; one goroutine at a time uses each watchdog.
+//
+// Setting a deadline costs a runtime timer update, which may wake the
+// network poller's thread, so a deadline moves at most once per sixteenth
+// of the timeout, also across operations: every read and write happens
+// between start and stop, so stop leaves the deadline in force, and a
+// plain idle deadline set less than timeout/16 ago still bounds the next
+// operation to between 15/16 of the timeout and the timeout.
 type watchdog struct {
 	set     func(time.Time) error // SetDeadline, SetReadDeadline or SetWriteDeadline
 	timeout time.Duration
@@ -27,6 +34,7 @@ type watchdog struct {
 	active    bool      // between start and stop
 	limit     time.Time // no deadline later than this, when set
 	setAt     time.Time // when extend last moved the deadline; zero: move it next time
+	plain     bool      // the deadline in force is setAt + timeout, bound to no context or cap
 	release   func() bool
 }
 
@@ -38,7 +46,10 @@ func (w *watchdog) start(ctx context.Context) {
 	w.mu.Lock()
 	w.gen++
 	gen := w.gen
-	w.ctx, w.cancelled, w.active, w.setAt = ctx, false, true, time.Time{}
+	w.ctx, w.cancelled, w.active = ctx, false, true
+	if _, ok := ctx.Deadline(); ok || !w.plain {
+		w.setAt = time.Time{}
+	}
 	w.mu.Unlock()
 	w.extend()
 	if ctx.Done() == nil { // a context that is never cancelled
@@ -49,7 +60,7 @@ func (w *watchdog) start(ctx context.Context) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.gen == gen {
-			w.cancelled = true
+			w.cancelled, w.plain = true, false
 			w.set(aLongTimeAgo)
 		}
 	})
@@ -95,13 +106,13 @@ func (w *watchdog) extend() {
 	if !w.setAt.IsZero() && now.Sub(w.setAt) < w.timeout/16 {
 		return
 	}
-	w.setAt = now
+	w.setAt, w.plain = now, true
 	d := now.Add(w.timeout)
 	if cd, ok := w.ctx.Deadline(); ok && cd.Before(d) {
-		d = cd
+		d, w.plain = cd, false
 	}
 	if !w.limit.IsZero() && w.limit.Before(d) {
-		d = w.limit
+		d, w.plain = w.limit, false
 	}
 	w.set(d)
 }
@@ -110,20 +121,19 @@ func (w *watchdog) extend() {
 // operations, until cap is called with the zero time.
 func (w *watchdog) cap(d time.Time) {
 	w.mu.Lock()
-	w.limit, w.setAt = d, time.Time{}
+	w.limit, w.setAt, w.plain = d, time.Time{}, false
 	w.mu.Unlock()
 	w.extend()
 }
 
-// stop disarms the watchdog and clears the deadline, so that nothing of
-// this operation poisons the next one. It returns the context's error if
-// the context ended the operation.
+// stop disarms the watchdog, leaving the deadline in force (see
+// watchdog). It returns the context's error if the context ended the
+// operation.
 func (w *watchdog) stop() error {
 	w.release()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.gen++
-	w.active, w.setAt = false, time.Time{}
-	w.set(time.Time{})
+	w.active = false
 	return ctxErr(w.ctx)
 }

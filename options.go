@@ -43,7 +43,7 @@ type config struct {
 	keepAlive      time.Duration
 	fastMiB        time.Duration   // a MiB that comes this fast raises the low-water mark (lowwater.go)
 	beforeFirst    func(*transfer) // tests: called as a download is about to wait for its first data
-	noPoller       bool            // tests: downloads have their replies read in the background, as where there is no poller
+	noPoller       bool            // tests: downloads wait for their first data with a listener, as where there is no poller
 }
 
 func newConfig(opts []Option) config {
