@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -23,3 +24,11 @@ type unprefixed struct{ err error }
 
 func (u unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), "ftp: ") }
 func (u unprefixed) Unwrap() error { return u.err }
+
+// ErrNotDir is wrapped by the error of an operation that needs a
+// directory (List, Walk, Mirror's source) given a path that names a file.
+var ErrNotDir = errors.New("ftp: not a directory")
+
+// ErrIsDir is wrapped by the error of an operation on a file (Delete,
+// Retr, Download) given a path that names a directory.
+var ErrIsDir = errors.New("ftp: is a directory")

@@ -147,11 +147,21 @@ func (s *session) cmdMKD(arg string) {
 }
 
 func (s *session) cmdRMD(arg string) {
-	s.ok(s.srv.fs.remove(s.abs(arg), true), "Remove directory operation successful.")
+	s.remove(arg, true, "Remove directory operation")
 }
 
 func (s *session) cmdDELE(arg string) {
-	s.ok(s.srv.fs.remove(s.abs(arg), false), "Delete operation successful.")
+	s.remove(arg, false, "Delete operation")
+}
+
+// remove runs DELE or RMD; what names the operation in the reply.
+func (s *session) remove(arg string, dir bool, what string) {
+	err := s.srv.fs.remove(s.abs(arg), dir)
+	if err != nil && s.cfg.vagueRemove {
+		s.reply(550, "%s failed.", what)
+		return
+	}
+	s.ok(err, what+" successful.")
 }
 
 func (s *session) cmdRNFR(arg string) {

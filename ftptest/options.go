@@ -41,6 +41,9 @@ type config struct {
 	tlsAdjust     []func(*tls.Config)
 	maxConns      int  // 0: no limit (WithMaxConnections)
 	hash          bool // WithHash
+	emptyMissing  bool // WithEmptyListingForMissing
+	hideDotfiles  bool // WithHiddenDotfiles
+	vagueRemove   bool // WithVagueRemoveErrors
 }
 
 func defaultConfig() config {
@@ -254,4 +257,28 @@ func WithCertificate(cert tls.Certificate) ServerOption {
 // setting GetConfigForClient bypasses them.
 func WithTLSConfig(adjust func(*tls.Config)) ServerOption {
 	return func(c *config) { c.tlsAdjust = append(c.tlsAdjust, adjust) }
+}
+
+// WithEmptyListingForMissing makes LIST and NLST of a path that does not
+// exist succeed with an empty listing (150, no data, 226) instead of 550,
+// as vsftpd does: it runs its own ls and reports nothing for a missing
+// path. LIST of a file already lists the file alone, as every server does.
+func WithEmptyListingForMissing() ServerOption {
+	return func(c *config) { c.emptyMissing = true }
+}
+
+// WithHiddenDotfiles makes LIST and NLST leave out names that start with a
+// dot unless the command carries the -a option ("LIST -a"), as vsftpd does
+// by default (its force_dot_files is off). MLSD and STAT still show them.
+func WithHiddenDotfiles() ServerOption {
+	return func(c *config) { c.hideDotfiles = true }
+}
+
+// WithVagueRemoveErrors makes every failed DELE answer "550 Delete
+// operation failed." and every failed RMD "550 Remove directory operation
+// failed.", whatever the reason (missing, a directory, not empty), as
+// vsftpd does: the reply alone cannot tell a missing path from one that
+// exists.
+func WithVagueRemoveErrors() ServerOption {
+	return func(c *config) { c.vagueRemove = true }
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -68,28 +70,31 @@ func (s *session) store(arg string, off int64, appendTo bool) {
 	})
 }
 
-// skipOptions drops leading ls-style options ("-a", "-la") from a LIST
-// argument.
-func skipOptions(arg string) string {
+// skipOptions drops ls-style options ("-a", "-la") from a LIST or NLST
+// argument and reports whether they ask for every name (-a).
+func skipOptions(arg string) (rest string, all bool) {
 	for strings.HasPrefix(arg, "-") {
-		_, arg, _ = strings.Cut(arg, " ")
+		var opt string
+		opt, arg, _ = strings.Cut(arg, " ")
+		all = all || strings.ContainsAny(opt, "aA")
 		arg = strings.TrimLeft(arg, " ")
 	}
-	return arg
+	return arg, all
 }
 
 func (s *session) cmdLIST(arg string) {
-	arg = skipOptions(arg)
+	arg, all := skipOptions(arg)
 	p := s.abs(arg)
 	if lines, ok := s.cfg.listLines[p]; ok {
 		s.sendLines(p, lines)
 		return
 	}
-	s.listing(p, func(entries []entry) []string { return listLines(entries, time.Now()) })
+	s.listing(p, all, func(entries []entry) []string { return listLines(entries, time.Now()) })
 }
 
 func (s *session) cmdNLST(arg string) {
-	s.listing(s.abs(arg), func(entries []entry) []string {
+	arg, all := skipOptions(arg)
+	s.listing(s.abs(arg), all, func(entries []entry) []string {
 		names := make([]string, len(entries))
 		for i, e := range entries {
 			names[i] = e.name
@@ -113,7 +118,7 @@ func (s *session) cmdMLSD(arg string) {
 		s.refuse(501, pathErr("mlsd", p, errNotDir))
 		return
 	}
-	s.listing(p, func(entries []entry) []string {
+	s.listing(p, true, func(entries []entry) []string {
 		lines := []string{facts(self, "cdir") + " ."}
 		for _, e := range entries {
 			lines = append(lines, facts(e, "")+" "+e.name)
@@ -123,11 +128,19 @@ func (s *session) cmdMLSD(arg string) {
 }
 
 // listing sends format(entries of p) over a data connection.
-func (s *session) listing(p string, format func([]entry) []string) {
+// listing sends the formatted entries of the directory p (or the file p
+// alone); all keeps dot files that WithHiddenDotfiles hides.
+func (s *session) listing(p string, all bool, format func([]entry) []string) {
 	entries, err := s.srv.fs.list(p)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && s.cfg.emptyMissing:
+		entries = nil
+	case err != nil:
 		s.refuse(550, err)
 		return
+	}
+	if s.cfg.hideDotfiles && !all {
+		entries = slices.DeleteFunc(entries, func(e entry) bool { return strings.HasPrefix(e.name, ".") })
 	}
 	s.sendLines(p, format(entries))
 }

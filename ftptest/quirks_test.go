@@ -1,0 +1,70 @@
+package ftptest_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pasvport/ftp/ftptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The vsftpd quirks that a sync tool must not mistake for facts: an empty
+// listing for a missing path, dot files hidden from a bare LIST, and
+// removal errors that do not say why.
+func TestVsftpdQuirks(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []ftptest.ServerOption
+		line  string
+		code  int    // final reply
+		text  string // part of the final reply, when set
+		names []string
+	}{
+		{"missing dir is 550", nil, "NLST /nope", 550, "", nil},
+		{"missing dir lists empty", []ftptest.ServerOption{ftptest.WithEmptyListingForMissing()}, "NLST /nope", 226, "", nil},
+		{"LIST of a missing dir lists empty", []ftptest.ServerOption{ftptest.WithEmptyListingForMissing()}, "LIST /nope", 226, "", nil},
+		{"dot files listed", nil, "NLST /d", 226, "", []string{".hidden", "seen"}},
+		{"dot files hidden", []ftptest.ServerOption{ftptest.WithHiddenDotfiles()}, "NLST /d", 226, "", []string{"seen"}},
+		{"dot files with -a", []ftptest.ServerOption{ftptest.WithHiddenDotfiles()}, "NLST -a /d", 226, "", []string{".hidden", "seen"}},
+		{"DELE of a dir says why", nil, "DELE /d", 550, "is a directory", nil},
+		{"DELE of a dir is vague", []ftptest.ServerOption{ftptest.WithVagueRemoveErrors()}, "DELE /d", 550, "Delete operation failed", nil},
+		{"DELE of a missing file is vague", []ftptest.ServerOption{ftptest.WithVagueRemoveErrors()}, "DELE /nope", 550, "Delete operation failed", nil},
+		{"RMD of a full dir is vague", []ftptest.ServerOption{ftptest.WithVagueRemoveErrors()}, "RMD /d", 550, "Remove directory operation failed", nil},
+		{"DELE still works", []ftptest.ServerOption{ftptest.WithVagueRemoveErrors()}, "DELE /d/seen", 250, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.opts...)
+			srv.WriteFile("d/seen", []byte("x"))
+			srv.WriteFile("d/.hidden", []byte("y"))
+			c := login(t, srv)
+			if (strings.HasPrefix(tt.line, "NLST") || strings.HasPrefix(tt.line, "LIST")) && tt.code == 550 {
+				c.passive("EPSV")
+				c.cmd(tt.line, 550)
+				return
+			}
+			if strings.HasPrefix(tt.line, "NLST") || strings.HasPrefix(tt.line, "LIST") {
+				body, code := c.get(tt.line)
+				require.Equal(t, tt.code, code)
+				if tt.code == 226 && strings.HasPrefix(tt.line, "NLST") {
+					var names []string
+					for l := range strings.SplitSeq(strings.TrimSpace(string(body)), "\r\n") {
+						if l != "" {
+							names = append(names, l)
+						}
+					}
+					assert.Equal(t, tt.names, names)
+				}
+				if tt.code == 226 && strings.HasPrefix(tt.line, "LIST") {
+					assert.Empty(t, body)
+				}
+				return
+			}
+			text := c.cmd(tt.line, tt.code)
+			if tt.text != "" {
+				assert.Contains(t, text, tt.text)
+			}
+		})
+	}
+}
