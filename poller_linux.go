@@ -14,14 +14,11 @@ import (
 // descriptor is readable while any socket in it is.
 //
 // A download must hear a refusal while it waits for its first data (a
-// server may keep the data connection open after "550 No such file"). A
-// second goroutine reading the replies did that, at the price of handing
-// each reply across: 2,000 downloads of 4 KiB from vsftpd into a file,
-// 5 alternating runs, went from 320 to 261 µs of CPU per file and from
-// 1,423 to 1,496 files/s (medians) with the poller, and from 7.5 futex
-// calls per file to 0.5 (strace). Uploads need no wait of their own: with
-// their replies read after the data, 2,000 uploads of 4 KiB from a file
-// went from 349 to 267 µs per file, 1,124 to 1,167 files/s.
+// server may keep the data connection open after "550 No such file").
+// Waiting on both sockets at once does that without a listener goroutine
+// handing the replies across: 13-15 % less client CPU per small download
+// on vsftpd (bench/DECISIONS.md). Plain passive downloads on Linux use it;
+// every other transfer has a listener (replies.go).
 type poller struct {
 	f     *os.File // the epoll instance
 	raw   syscall.RawConn
