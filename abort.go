@@ -34,16 +34,16 @@ func (c *Conn) unpark() {
 	}
 }
 
-// abandon ends a transfer that cannot go on: it resets the data
-// connection, tells the server with ABOR, and reads every reply the server
+// abandon ends a transfer that cannot go on: it tells the server with
+// ABOR, resets the data connection, and reads every reply the server
 // still owes, so the control connection stays in step; if that fails the
 // connection is closed. The exchange is bounded (abortTimeout, or
 // abortGrace once the transfer's context has ended) and cancelling the
 // context ends it at once. It returns cause, noting a closed connection.
 func (t *transfer) abandon(cause error) error {
-	t.closeData(true)
 	c := t.c
 	if t.rep.complete() && c.ctl.noops.Load() == 0 {
+		t.closeData(true)
 		return cause
 	}
 	limit := min(abortTimeout, c.cfg.timeout)
@@ -59,10 +59,15 @@ func (t *transfer) abandon(cause error) error {
 	defer c.ctl.reads.cap(time.Time{})
 	stop := t.rep.onCancel(ctx)
 	defer stop()
+	t.endKeepAlive()
 	var err error
 	if !t.rep.complete() {
+		// ABOR goes out while the data connection is still open: some
+		// servers drop the whole session when it closes first, and the
+		// lab's four take either order (bench/DECISIONS.md).
 		err = c.ctl.sendAside(ctx, "ABOR")
 	}
+	t.closeData(true)
 	if ferr := t.rep.final().err; ferr != nil {
 		err = ferr // why the connection failed, if it did: it says more than ABOR's write
 	}

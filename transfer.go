@@ -123,6 +123,14 @@ func (t *transfer) keepAlive(interval time.Duration) {
 	}
 }
 
+// endKeepAlive stops the NOOP keepalive, if one runs.
+func (t *transfer) endKeepAlive() {
+	if t.stopKeepAlive != nil {
+		t.stopKeepAlive()
+		t.stopKeepAlive = nil
+	}
+}
+
 func closeBoth(conn net.Conn, ln net.Listener) {
 	if conn != nil {
 		conn.Close()
@@ -282,10 +290,7 @@ func (t *transfer) finish() error {
 // closeData closes the data connection; reset makes it a TCP reset, so
 // that an upload cut short is not taken for a complete file.
 func (t *transfer) closeData(reset bool) {
-	if t.stopKeepAlive != nil {
-		t.stopKeepAlive()
-		t.stopKeepAlive = nil
-	}
+	t.endKeepAlive()
 	t.c.cur.CompareAndSwap(t, nil)
 	t.low.release()
 	if t.data == nil {
