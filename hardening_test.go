@@ -945,6 +945,9 @@ func TestUploadRefusedDataConnectionOpen(t *testing.T) {
 			start := time.Now()
 			err := c.Stor(context.Background(), "f", src(t))
 			assertCode(t, err, 553)
+			require.Error(t, err)
+			assert.Equal(t, "ftp: STOR f: 553 Could not create file.", err.Error(),
+				"the server's reply alone: the interrupted data connection adds nothing")
 			assert.Less(t, time.Since(start), margin, "not the timeout")
 			assert.Equal(t, "usable", connState(t, c))
 		})

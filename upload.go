@@ -47,9 +47,11 @@ func (c *Conn) store(ctx context.Context, verb, path string, r io.Reader, offset
 	if _, err = t.copyFrom(r); err != nil {
 		err = t.abandon(err)
 		if t.werr != nil && t.watch.cancelErr() == nil {
-			// The server broke the data connection: its reply says why.
+			// The server refused or broke the data connection: its reply
+			// says why, and the data connection's error (often our own
+			// interruption of it) adds nothing.
 			if ferr := t.rep.failed(t.c.tls != nil); ferr != nil {
-				return errorf("%w (%v)", ferr, t.werr)
+				return ferr
 			}
 		}
 		return err
