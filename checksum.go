@@ -114,17 +114,22 @@ func isHex(s string) bool {
 // localChecksum computes the checksum of a local file with algo ("SHA-256",
 // "SHA-1", "MD5" or "CRC32"), streaming it.
 func localChecksum(local, algo string) (string, error) {
+	f, err := os.Open(local)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return readerChecksum(f, algo)
+}
+
+// readerChecksum computes the checksum of what r holds with algo.
+func readerChecksum(r io.Reader, algo string) (string, error) {
 	for _, cs := range checksums {
 		if cs.name != algo {
 			continue
 		}
-		f, err := os.Open(local)
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
 		h := cs.new()
-		if _, err := io.Copy(h, f); err != nil {
+		if _, err := io.Copy(h, r); err != nil {
 			return "", err
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
@@ -138,10 +143,11 @@ func sameSum(a, b string) bool {
 	return strings.TrimLeft(a, "0") == strings.TrimLeft(b, "0")
 }
 
-// verifyChecksum compares the checksum of remote with that of local where
-// the server can compute one; it does nothing otherwise. The caller holds
-// the lock.
-func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
+// verifyChecksum compares the checksum of remote with that of the local
+// data (read from the file already open, not by name again: the name may
+// have been replaced meanwhile), named local in errors, where the server
+// can compute one; it does nothing otherwise. The caller holds the lock.
+func (c *Conn) verifyChecksum(ctx context.Context, remote string, data io.Reader, local string) error {
 	algo, sum, err := c.remoteChecksum(ctx, remote)
 	if errors.Is(err, errors.ErrUnsupported) || isPermanent(err) {
 		return nil // nothing to compare with
@@ -149,7 +155,7 @@ func (c *Conn) verifyChecksum(ctx context.Context, remote, local string) error {
 	if err != nil {
 		return errorf("checksum of %s: %w", remote, err)
 	}
-	mine, err := localChecksum(local, algo)
+	mine, err := readerChecksum(data, algo)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil // an algorithm this package does not compute
 	}

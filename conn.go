@@ -31,6 +31,12 @@ type Conn struct {
 	features map[string]string
 	epsvOff  bool // EPSV failed once: PASV for the rest of the session
 	mlsdOff  bool // MLSD failed once: LIST for the rest of the session
+	// listAll starts as WithListAll's choice; with ListAllDetect, List
+	// replaces it with what the server turned out to do. lsDots is set
+	// once a LIST -a has shown "." or "..", so that an empty listing
+	// without them is suspicious.
+	listAll ListAll
+	lsDots  bool
 
 	cur    atomic.Pointer[transfer] // the transfer under way, for Close
 	parked net.Conn                 // the unused data connection of a refused transfer
@@ -43,7 +49,7 @@ func newConn(cfg config, host string, nc net.Conn) *Conn {
 		// connection, and the final reply with it.
 		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: 9})
 	}
-	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host}
+	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host, listAll: cfg.listAll}
 	if cfg.tlsMode != tlsNone {
 		c.tls = newSecure(cfg.tlsConfig, host)
 	}

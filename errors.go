@@ -32,3 +32,7 @@ var ErrNotDir = errors.New("ftp: not a directory")
 // ErrIsDir is wrapped by the error of an operation on a file (Delete,
 // Retr, Download) given a path that names a directory.
 var ErrIsDir = errors.New("ftp: is a directory")
+
+// ErrDirNotEmpty is wrapped by the error of RemoveDir, and of RemoveAll,
+// when the directory still holds entries.
+var ErrDirNotEmpty = errors.New("ftp: directory not empty")

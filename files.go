@@ -3,16 +3,22 @@ package ftp
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Delete removes a file (DELE).
+// Delete removes a file (DELE). When the server refuses without saying
+// why (vsftpd answers "550 Delete operation failed." for a missing file, a
+// directory and a file it may not delete alike), Delete looks at the path
+// before it answers: errors.Is(err, fs.ErrNotExist) only when nothing is
+// there, ErrIsDir for a directory, fs.ErrPermission when the server says
+// so, and none of these for a file that is there and was not removed.
 func (c *Conn) Delete(ctx context.Context, path string) error {
-	_, err := c.do(ctx, 2, "DELE", path)
-	return err
+	return c.locked(ctx, func() error { return c.remove(ctx, path, false) })
 }
 
 // Rename renames a file or directory (RNFR, then RNTO).
@@ -103,31 +109,249 @@ func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
 }
 
 // stat is Stat, without the entry's Name, for a caller that holds the
-// lock.
+// lock. A refusal that does not say why is checked (probe) before it is
+// taken for a missing path.
 func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
+	var err error
 	if c.mlst() {
-		return c.mlstOf(ctx, p)
-	}
-	size, serr := c.sizeOf(ctx, p)
-	if serr == nil {
-		e := &Entry{Type: EntryFile, Size: size}
-		if c.hasFeature("MDTM") {
-			e.ModTime, _ = c.modTime(ctx, p)
+		var e *Entry
+		if e, err = c.mlstOf(ctx, p); err == nil {
+			return e, nil
 		}
-		return e, nil
+	} else {
+		size, serr := c.sizeOf(ctx, p)
+		if serr == nil {
+			e := &Entry{Type: EntryFile, Size: size}
+			if c.hasFeature("MDTM") {
+				e.ModTime, _ = c.modTime(ctx, p)
+			}
+			return e, nil
+		}
+		err = serr
 	}
 	var ferr *Error
-	if !errors.As(serr, &ferr) {
-		return nil, serr
-	}
-	isDir, err := c.isDir(ctx, p)
-	switch {
-	case err != nil:
+	if !errors.As(err, &ferr) {
 		return nil, err
-	case isDir:
-		return &Entry{Type: EntryDir, Size: -1}, nil
 	}
-	return nil, serr
+	if fact := said(ferr.Msg); fact == fs.ErrNotExist || fact == fs.ErrPermission {
+		return nil, withFact(err, fact, "")
+	}
+	known := refusals{size: ferr}
+	if c.mlst() {
+		known = refusals{mlst: ferr}
+	}
+	pr, perr := c.probe(ctx, p, known, 0)
+	switch {
+	case perr != nil:
+		return nil, perr
+	case pr.entry != nil:
+		e := *pr.entry
+		return &e, nil
+	case pr.found == foundDir:
+		return &Entry{Type: EntryDir, Size: -1}, nil
+	case pr.found == foundMissing:
+		return nil, withFact(err, fs.ErrNotExist, "nothing is there: "+pr.how())
+	case pr.found == foundDenied:
+		return nil, withFact(err, fs.ErrPermission, pr.how())
+	case pr.found == foundUnsure:
+		return nil, withFact(err, errUnsure, pr.how())
+	}
+	return nil, withFact(err, errThere, "it is there: "+pr.how())
+}
+
+// found is what probe found at a path.
+type found int
+
+const (
+	foundUnsure  found = iota // the server would not say
+	foundMissing              // nothing is there
+	foundDir                  // a directory (that the session can enter, unless MLST said so)
+	foundFile                 // a file
+	foundOther                // something else: a directory the session cannot enter, a device …
+	foundDenied               // the server said permission denied
+)
+
+// presence is what probe found, and how.
+type presence struct {
+	found found
+	entry *Entry   // the entry MLST or the parent's listing gave, if any
+	asked []string // the refusals and listings that told
+}
+
+// how says what probe asked and what it heard, for an error message.
+func (pr *presence) how() string { return strings.Join(pr.asked, "; ") }
+
+// note records a refusal that probe heard.
+func (pr *presence) note(err *Error) {
+	pr.asked = append(pr.asked, fmt.Sprintf("%s: %d %s", err.Cmd, err.Code, clip(err.Msg)))
+}
+
+// maxProbeDepth bounds how many parents probe looks at, one listing each.
+const maxProbeDepth = 8
+
+// refusals are the vague refusals a caller of probe has heard already,
+// so that probe does not ask again.
+type refusals struct{ mlst, cwd, size *Error }
+
+// probe finds out what is at p after a command on it failed without
+// saying why. It asks MLST where the server offers it; else CWD into p
+// (and back), then SIZE; only when every answer is vague (vsftpd answers
+// "550 Failed to change directory." and "550 Could not get file size."
+// for a missing path, a file and a directory it may not enter alike) does
+// it look for p in its parent's listing, and when that listing cannot
+// tell either, at the parent itself. A replyless failure (a broken
+// connection) is returned as the error. The caller holds the lock.
+func (c *Conn) probe(ctx context.Context, p string, known refusals, depth int) (presence, error) {
+	var pr presence
+	if known.mlst != nil {
+		pr.note(known.mlst)
+	} else if c.mlst() {
+		e, err := c.mlstOf(ctx, p)
+		var ferr *Error
+		switch {
+		case err == nil:
+			pr.entry, pr.found = e, foundOther
+			pr.asked = append(pr.asked, "MLST "+p+" says type="+e.Facts["type"])
+			switch e.Type {
+			case EntryDir:
+				pr.found = foundDir
+			case EntryFile, EntryLink:
+				pr.found = foundFile
+			}
+			return pr, nil
+		case !errors.As(err, &ferr):
+			return pr, err
+		}
+		pr.note(ferr)
+		if f, ok := refusalSays(ferr); ok {
+			pr.found = f
+			return pr, nil
+		}
+	}
+	cwdRefusal := known.cwd
+	if cwdRefusal == nil && p != "" {
+		ok, refusal, err := c.tryDir(ctx, p)
+		switch {
+		case err != nil:
+			return pr, err
+		case ok:
+			pr.found = foundDir
+			pr.asked = append(pr.asked, "CWD "+p+" succeeded")
+			return pr, nil
+		}
+		cwdRefusal = refusal
+	}
+	if cwdRefusal != nil {
+		pr.note(cwdRefusal)
+		if f, ok := refusalSays(cwdRefusal); ok {
+			pr.found = f
+			return pr, nil
+		}
+	}
+	sizeRefusal := known.size
+	if sizeRefusal == nil {
+		_, err := c.sizeOf(ctx, p)
+		switch {
+		case err == nil:
+			pr.found = foundFile
+			pr.asked = append(pr.asked, "SIZE "+p+" succeeded")
+			return pr, nil
+		case !errors.As(err, &sizeRefusal) && !errors.Is(err, ErrMalformedReply):
+			return pr, err
+		}
+	}
+	if sizeRefusal != nil {
+		pr.note(sizeRefusal)
+		switch said(sizeRefusal.Msg) {
+		case ErrIsDir:
+			pr.found = foundOther // there, and no regular file
+			return pr, nil
+		case fs.ErrPermission:
+			pr.found = foundDenied
+			return pr, nil
+		}
+	}
+	return c.probeParent(ctx, p, pr, depth)
+}
+
+// refusalSays reads a refusal of MLST or CWD that gives its reason.
+func refusalSays(ferr *Error) (found, bool) {
+	switch said(ferr.Msg) {
+	case fs.ErrNotExist:
+		return foundMissing, true
+	case fs.ErrPermission:
+		return foundDenied, true
+	}
+	return foundUnsure, false
+}
+
+// probeParent is the last step of probe: it looks for p in the listing of
+// its parent.
+func (c *Conn) probeParent(ctx context.Context, p string, pr presence, depth int) (presence, error) {
+	clean := strings.TrimRight(p, "/")
+	base := path.Base(clean)
+	if clean == "" || base == "." || base == ".." || depth >= maxProbeDepth {
+		return pr, nil
+	}
+	parent := path.Dir(clean)
+	if parent == "." && !strings.HasPrefix(clean, "./") {
+		parent = "" // the working directory: LIST with no argument
+	}
+	ls := c.listRaw(ctx, parent)
+	var ferr *Error
+	switch {
+	case ls.err == nil:
+	case !errors.As(ls.err, &ferr):
+		return pr, ls.err
+	default:
+		pr.note(ferr)
+		if said(ferr.Msg) == fs.ErrNotExist {
+			pr.found = foundMissing // no parent, no p
+		}
+		return pr, nil
+	}
+	where := parent
+	if where == "" {
+		where = "the working directory"
+	}
+	for _, e := range ls.entries {
+		if e.Name != base {
+			continue
+		}
+		pr.entry = e
+		pr.asked = append(pr.asked, "listed in "+where)
+		switch e.Type {
+		case EntryFile, EntryLink:
+			pr.found = foundFile
+		default:
+			pr.found = foundOther // CWD failed: a directory the session cannot enter
+		}
+		return pr, nil
+	}
+	switch {
+	case strings.HasPrefix(base, ".") && !ls.hidden:
+		pr.asked = append(pr.asked, "the listing of "+where+" may hide dot files")
+		return pr, nil
+	case ls.complete(path.Base(parent)):
+		pr.found = foundMissing
+		pr.asked = append(pr.asked, "not in the listing of "+where)
+		return pr, nil
+	case parent == "" || parent == "/":
+		return pr, nil
+	}
+	// The parent listed nothing that can be trusted: p is missing if its
+	// parent is, or if the parent is a directory the session can enter and
+	// the server does not list "." and ".." (which it would for a directory
+	// it can read).
+	up, err := c.probe(ctx, parent, refusals{}, depth+1)
+	if err != nil {
+		return pr, err
+	}
+	if up.found == foundMissing || up.found == foundDir && ls.named() == 0 && !c.lsDots && ls.failed == "" {
+		pr.found = foundMissing
+		pr.asked = append(pr.asked, "the listing of "+where+" is empty")
+	}
+	return pr, nil
 }
 
 // mlstOf asks for the facts of one path: "250-", one entry line that starts

@@ -92,22 +92,28 @@ func (f *ftpFS) stat(name, p string) (*Entry, error) {
 }
 
 // ReadDir lists the directory name, sorted by name. Lines of a LIST reply
-// that no parser understood are left out: they have no name.
+// that no parser understood are left out: they have no name. As in Walk,
+// a directory more than 512 deep is not listed (fs.WalkDir recurses), and
+// a listing that takes more than 10 minutes fails: a server presenting an
+// endless tree cannot keep fs.WalkDir going for ever.
 func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if name != "." && strings.Count(name, "/")+1 >= maxWalkDepth {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errTooDeep(name, maxWalkDepth)}
+	}
 	var entries []*Entry
 	err := f.locked("readdir", name, func(p string) error {
 		if name != "." && !f.c.mlst() {
 			// LIST of a file lists the file: make sure name is a directory.
 			e, err := f.stat(name, p)
 			if err == nil && e.Type != EntryDir {
-				err = errNotDir
+				err = ErrNotDir
 			}
 			if err != nil {
 				return err
 			}
 		}
 		var err error
-		entries, err = f.c.list(f.ctx, p)
+		entries, err = listWithin(f.ctx, defaultListTimeout, p, f.c.list)
 		return err
 	})
 	if err != nil {
@@ -122,11 +128,6 @@ func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
 }
-
-var (
-	errNotDir = errors.New("not a directory")
-	errIsDir  = errors.New("is a directory")
-)
 
 // ReadFile downloads the whole file name.
 func (f *ftpFS) ReadFile(name string) ([]byte, error) {
@@ -212,7 +213,7 @@ type ftpDir struct {
 func (d *ftpDir) Stat() (fs.FileInfo, error) { return d.info, nil }
 
 func (d *ftpDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errIsDir}
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: ErrIsDir}
 }
 
 func (d *ftpDir) Close() error {

@@ -528,7 +528,7 @@ func TestGarbageReplies(t *testing.T) {
 func TestTerminalEscapesInErrors(t *testing.T) {
 	srv := newRawServer(t, func(s *rawConn) {
 		s.login()
-		s.cmd("DELE", "550 \x1b]0;owned\x07\x1b[2J\rgone\x00\r\n")
+		s.cmd("DELE", "550 \x1b]0;owned\x07\x1b[2J\rgone: No such file\x00\r\n")
 		s.cmd("EPSV", "229 Entering Extended Passive Mode (|||\x1b[31m|)\r\n")
 		s.cmd("PASV", "227 \x1b[31m\r\n")
 		s.serve()

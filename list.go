@@ -2,49 +2,466 @@ package ftp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// maxListing bounds the bytes of one listing (NLST, LIST, MLSD): a server
-// that sends an endless listing gets an error, not all of the memory. A
-// variable only so that tests can lower it.
+// maxListing bounds the memory one listing (NLST, LIST, MLSD) may take:
+// each line is charged its bytes and what its entry costs on the heap
+// (listEntryCost), so that a server that sends an endless listing, or
+// millions of tiny lines, gets an error, not all of the memory. A variable
+// only so that tests can lower it.
 var maxListing = 256 << 20
 
 // maxListLine bounds one line of a listing.
 const maxListLine = 64 << 10
 
+// What a line of a listing costs on the heap beyond its bytes, which the
+// entries share (listing memory, in listing_safety_test.go): an Entry (96
+// bytes) and its pointer in the slice that List returns, with the slack
+// of append; for an MLSD line also its Facts map (see mlsdCost); for an
+// NLST line its string header in the slice.
+const (
+	listEntryCost  = 120
+	smallMapCost   = 336
+	bigMapFactCost = 90
+	nameCost       = 24
+)
+
+// ListAll says whether List, on a server without MLSD, asks for hidden
+// files with "LIST -a" (see WithListAll).
+type ListAll int
+
+const (
+	// ListAllDetect, the default, sends "LIST -a" and keeps it for the
+	// session once a listing shows the "." and ".." entries that only a
+	// server that honours -a lists (vsftpd, ProFTPD, Pure-FTPd); when the
+	// server refuses "LIST -a dir" but not "LIST dir" (pyftpdlib takes
+	// "-a dir" for a name), or lists a directory without them, List sends
+	// plain LIST from then on.
+	ListAllDetect ListAll = iota
+	// ListAllOn always sends "LIST -a".
+	ListAllOn
+	// ListAllOff always sends plain LIST: servers such as vsftpd then
+	// leave out the names that start with a dot.
+	ListAllOff
+)
+
 // List returns the entries of a directory (an empty path lists the
 // working directory): with MLSD (RFC 3659: exact types, sizes and UTC
 // times) when the server offers it, else with LIST, whose lines are parsed
 // by the format they are in (Unix, Windows/IIS, EPLF, VMS, NetWare, OS/2,
-// OS/400, MVS …). The directory itself and its parent are left out. A line
-// that no parser understands is not dropped: it comes back as an entry of
-// type EntryOther with an empty Name and the line in Raw (and in the
-// WithDebug trace).
+// OS/400, MVS …). Hidden files are listed: LIST is sent as "LIST -a" where
+// the server honours it (WithListAll). The directory itself and its
+// parent are left out. A line that no parser understands is not dropped:
+// it comes back as an entry of type EntryOther with an empty Name and the
+// line in Raw (and in the WithDebug trace); so does the last line of a
+// listing cut short, which may be a fragment.
+//
+// The path is checked, not assumed to be a directory: errors.Is(err,
+// fs.ErrNotExist) holds when it does not exist (also on servers such as
+// vsftpd that answer LIST of a missing path with an empty listing),
+// errors.Is(err, ErrNotDir) when it names a file, and a directory that
+// the session may not read is an error, never an empty listing. Only a
+// listing that could mean any of these (empty, a single entry named like
+// the path, cut short, or a reply that says the listing failed) costs the
+// round trips of a check: a CWD into the path and back (or MLST), and for
+// LIST a listing from inside it.
 func (c *Conn) List(ctx context.Context, path string) (entries []*Entry, err error) {
 	err = c.locked(ctx, func() (err error) { entries, err = c.list(ctx, path); return err })
 	return entries, err
 }
 
-// list is List for a caller that holds the lock.
-func (c *Conn) list(ctx context.Context, path string) ([]*Entry, error) {
+// list is List for a caller that holds the lock. Every *Error it returns
+// carries what the server said or a check found (Error.fact): a vague
+// refusal is never left to be taken for a missing path.
+func (c *Conn) list(ctx context.Context, p string) ([]*Entry, error) {
 	if c.useMLSx() {
-		entries, err := c.listMLSD(ctx, path)
+		ls := c.listMLSD(ctx, p)
 		var ferr *Error
-		if !errors.As(err, &ferr) || ferr.Code != 500 && ferr.Code != 502 {
-			return c.inDirectory(entries), err
+		switch {
+		case ls.err == nil && !ls.suspicious(p):
+			return ls.entries, nil
+		case ls.err == nil:
+			return c.confirmMLSD(ctx, p, ls)
+		case !errors.As(ls.err, &ferr) || ferr.Code != 500 && ferr.Code != 502:
+			return nil, c.listRefused(ctx, p, ls.err)
 		}
 		// Advertised but not understood (seen on Serv-U): LIST from now on.
 		c.mlsdOff = true
-		c.ctl.trace("# ", fmt.Sprintf("MLSD failed (%v); using LIST from now on", err))
+		c.ctl.trace("# ", fmt.Sprintf("MLSD failed (%v); using LIST from now on", ls.err))
 	}
-	entries, err := c.listLIST(ctx, path)
-	return c.inDirectory(entries), err
+	if needsDetour(p) {
+		return c.listInside(ctx, p, nil)
+	}
+	ls := c.listLIST(ctx, listArg(p))
+	switch {
+	case ls.err != nil:
+		return nil, c.listRefused(ctx, p, ls.err)
+	case ls.suspicious(p):
+		return c.listInside(ctx, p, &ls)
+	}
+	return ls.entries, nil
+}
+
+// listing is one parsed listing and what it shows of the directory.
+type listing struct {
+	entries []*Entry // in the directory (see inDirectory)
+	self    bool     // the directory itself is listed: "." or ".." (LIST -a), or MLSD's cdir or pdir
+	hidden  bool     // the listing shows dot files (MLSD, LIST -a)
+	cut     bool     // the last line had no line end: the data stopped short
+	failed  string   // the final reply, when it says that the listing failed
+	err     error
+}
+
+// named counts the entries that have a name.
+func (ls *listing) named() int {
+	n := 0
+	for _, e := range ls.entries {
+		if e.Name != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// lonely reports whether the only named entry is named base: what vsftpd
+// lists for "LIST file" and for a directory it cannot read.
+func (ls *listing) lonely(base string) *Entry {
+	var found *Entry
+	for _, e := range ls.entries {
+		switch {
+		case e.Name == "":
+		case found != nil || e.Name != base:
+			return nil
+		default:
+			found = e
+		}
+	}
+	return found
+}
+
+// suspicious reports whether the listing of p could be something other
+// than the directory's entries: empty (or only unparsed lines, or only
+// "total 0"), a lone entry named like p, cut short, or followed by a reply
+// that says the listing failed. A listing that shows the directory itself
+// ("." with LIST -a, cdir in MLSD) is none of these, unless it failed or
+// was cut short.
+func (ls *listing) suspicious(p string) bool {
+	if ls.failed != "" || ls.cut {
+		return true
+	}
+	return !ls.self && (ls.named() == 0 || ls.lonely(pathBaseClean(p)) != nil)
+}
+
+// complete reports whether the listing can be trusted to name every entry
+// of the directory (named base): it did not fail, and it lists the
+// directory itself or entries that are not just a lone one named like the
+// directory.
+func (ls *listing) complete(base string) bool {
+	if ls.failed != "" || ls.cut {
+		return false
+	}
+	return ls.self || ls.named() > 0 && ls.lonely(base) == nil
+}
+
+// pathBaseClean returns the last element of p, trailing slashes ignored.
+func pathBaseClean(p string) string {
+	return path.Base(strings.TrimRight(p, "/"))
+}
+
+// listArg returns p as the argument of LIST or NLST: vsftpd reads any
+// argument that starts with '-' as ls options, so "-x" goes as "./-x".
+func listArg(p string) string {
+	if strings.HasPrefix(p, "-") {
+		return "./" + p
+	}
+	return p
+}
+
+// needsDetour reports whether LIST of p is sent from inside p (CWD p,
+// LIST, CWD back) instead: Pure-FTPd runs LIST's argument through its
+// glob and splits it at spaces, so that "LIST my dir" lists nothing (or
+// "my" and "dir"). MLSD takes its argument as a name and needs none.
+func needsDetour(p string) bool {
+	return strings.ContainsAny(p, " \t*?[]{}") || strings.HasPrefix(p, "~")
+}
+
+// listRefused explains a refused listing command. A reply that gives its
+// reason is taken at its word; a vague one ("550 Can't check for file
+// existence", pyftpdlib's "501 No such directory" for a file as for a
+// missing path) is checked with probe.
+func (c *Conn) listRefused(ctx context.Context, p string, err error) error {
+	var ferr *Error
+	if !errors.As(err, &ferr) {
+		return err
+	}
+	if fact := said(ferr.Msg); fact == fs.ErrNotExist || fact == fs.ErrPermission || fact == ErrNotDir {
+		return withFact(err, fact, "")
+	}
+	pr, perr := c.probe(ctx, p, refusals{}, 0)
+	if perr != nil {
+		withFact(err, errUnsure, "")
+		return errorf("%w; checking what is there failed: %w", err, perr)
+	}
+	fact, note := pr.listFact(), pr.how()
+	if fact == errThere {
+		note = "it is there, and cannot be listed: " + note
+	}
+	return withFact(err, fact, note)
+}
+
+// listFact is what a listing of a path that probe found to be pr should
+// fail with.
+func (pr *presence) listFact() error {
+	switch pr.found {
+	case foundMissing:
+		return fs.ErrNotExist
+	case foundFile:
+		return ErrNotDir
+	case foundDenied:
+		return fs.ErrPermission
+	case foundUnsure:
+		return errUnsure
+	}
+	return errThere
+}
+
+// notListed is the error of a listing of p that succeeded but is not the
+// directory's: fact says what it is instead.
+func notListed(verb, p string, fact error, why string) error {
+	if fact == errThere || fact == errUnsure {
+		return errorf("%s %s: the directory cannot be listed: %s", verb, p, why)
+	}
+	return errorf("%s %s: %w: %s", verb, p, fact, why)
+}
+
+// confirmMLSD checks a suspicious MLSD listing of p: MLST (or CWD) must
+// find a directory.
+func (c *Conn) confirmMLSD(ctx context.Context, p string, ls listing) ([]*Entry, error) {
+	pr, err := c.probe(ctx, p, refusals{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ls.failed != "":
+		return nil, notListed("MLSD", p, pr.listFact(), "the server said "+strconv.Quote(ls.failed))
+	case pr.found != foundDir:
+		return nil, notListed("MLSD", p, pr.listFact(), "the listing was empty or a lone entry, and "+pr.how())
+	case pr.entry != nil && pr.entry.Facts["perm"] != "" && !strings.ContainsAny(pr.entry.Facts["perm"], "lL"):
+		return nil, notListed("MLSD", p, errThere, "MLST gives it no permission to list (perm="+pr.entry.Facts["perm"]+")")
+	}
+	return ls.entries, nil
+}
+
+// listInside lists p from inside it: CWD p, LIST, CWD back. It confirms a
+// suspicious listing (first), and lists the paths that LIST cannot take
+// as its argument (needsDetour). A CWD refusal is explained with probe.
+func (c *Conn) listInside(ctx context.Context, p string, first *listing) ([]*Entry, error) {
+	var in listing
+	entered := true
+	var err error
+	if p == "" || p == "." {
+		if first != nil {
+			in = *first // the working directory: the listing is from inside already
+		}
+	} else {
+		entered, err = c.inDir(ctx, p, func() error { in = c.listLIST(ctx, ""); return nil })
+	}
+	var refusal *Error
+	switch {
+	case !entered && errors.As(err, &refusal):
+		return nil, c.cannotEnter(ctx, p, refusal, first)
+	case err != nil:
+		return nil, err
+	case in.err != nil:
+		var ferr *Error
+		if errors.As(in.err, &ferr) {
+			fact := said(ferr.Msg)
+			if fact != fs.ErrPermission {
+				fact = errThere // the session is in the directory: it exists
+			}
+			withFact(in.err, fact, "LIST from inside "+p)
+		}
+		return nil, in.err
+	case in.failed != "":
+		return nil, notListed("LIST", p, errThere, "the server said "+strconv.Quote(in.failed))
+	case in.self || len(in.entries) > 0:
+		return in.entries, nil // unparsed lines too: Raw keeps them
+	case c.lsDots:
+		// This server lists "." and ".." for a directory it can read.
+		return nil, notListed("LIST", p, errThere, "its listing lacks the \".\" and \"..\" entries that this server lists for a directory it can read")
+	case first != nil && first.lonely(pathBaseClean(p)) != nil && first.lonely(pathBaseClean(p)).Type == EntryDir:
+		// vsftpd lists a directory it cannot open as itself.
+		return nil, notListed("LIST", p, errThere, "the server lists the directory as itself and nothing from inside it")
+	}
+	return in.entries, nil // an empty directory, the session inside it
+}
+
+// cannotEnter explains why LIST of p was suspicious and CWD p refused:
+// with the listing itself as evidence (vsftpd lists a file, and a
+// directory it cannot read, as a lone entry), then probe.
+func (c *Conn) cannotEnter(ctx context.Context, p string, refusal *Error, first *listing) error {
+	fact := said(refusal.Msg)
+	switch {
+	case fact == fs.ErrPermission || fact == fs.ErrNotExist:
+		return errorf("LIST %s: %w", p, withFact(refusal, fact, ""))
+	case first != nil:
+		if e := first.lonely(pathBaseClean(p)); e != nil && e.Type == EntryDir {
+			return notListed("LIST", p, errThere, "it is listed as a directory, and "+refusal.Cmd+": "+strconv.Itoa(refusal.Code)+" "+clip(refusal.Msg))
+		}
+	}
+	pr, err := c.probe(ctx, p, refusals{cwd: refusal}, 0)
+	if err != nil {
+		return err
+	}
+	return notListed("LIST", p, pr.listFact(), pr.how())
+}
+
+// listRaw lists dir with no check: for probe, which looks for a name in
+// it. Paths that LIST cannot take go by a detour (needsDetour).
+func (c *Conn) listRaw(ctx context.Context, dir string) listing {
+	switch {
+	case c.useMLSx():
+		return c.listMLSD(ctx, dir)
+	case needsDetour(dir):
+		var in listing
+		_, err := c.inDir(ctx, dir, func() error { in = c.listLIST(ctx, ""); return nil })
+		if err != nil {
+			return listing{err: err}
+		}
+		return in
+	}
+	return c.listLIST(ctx, listArg(dir))
+}
+
+func (c *Conn) listMLSD(ctx context.Context, dir string) listing {
+	var ls listing
+	ls.hidden = true
+	var err error
+	ls.failed, err = c.fetchLines(ctx, "MLSD", dir, mlsdCost, func(line string, cut bool) {
+		if strings.TrimSpace(line) == "" {
+			return
+		}
+		e, err := parseMLSxLine(line)
+		switch {
+		case cut:
+			// A fragment: "type=file;size=12; na" would name a file "na".
+			c.ctl.trace("# ", fmt.Sprintf("MLSD listing cut short in the line %q", line))
+			e = &Entry{Type: EntryOther, Size: -1, Raw: line}
+		case err != nil:
+			c.ctl.trace("# ", fmt.Sprintf("unparsed MLSD line (%v): %q", err, line))
+			e = &Entry{Type: EntryOther, Size: -1, Raw: line}
+		case mlsxIsSelfOrParent(e) || e.Name == "." || e.Name == "..":
+			ls.self = true
+			return
+		}
+		ls.entries = append(ls.entries, e)
+	})
+	if err != nil {
+		return listing{err: err}
+	}
+	ls.entries = c.inDirectory(ls.entries)
+	return ls
+}
+
+// mlsdCost is what an MLSD line costs on the heap: its Entry and its
+// Facts map, which takes 336 bytes for up to 8 facts and about 50 a fact
+// beyond (Go 1.26, measured in TestListingMemory).
+func mlsdCost(line []byte) int {
+	facts := bytes.IndexByte(line, ' ')
+	if facts < 0 {
+		facts = len(line)
+	}
+	n := bytes.Count(line[:facts], []byte("="))
+	if n <= 8 {
+		return listEntryCost + smallMapCost
+	}
+	return listEntryCost + bigMapFactCost*n
+}
+
+// listCost is what a LIST line costs on the heap: its Entry.
+func listCost([]byte) int { return listEntryCost }
+
+// listLIST runs LIST (with -a as WithListAll and the server decide) with
+// arg, which listArg has made safe, and parses the lines.
+func (c *Conn) listLIST(ctx context.Context, arg string) listing {
+	switch c.listAll {
+	case ListAllOn:
+		return c.runLIST(ctx, true, arg)
+	case ListAllOff:
+		return c.runLIST(ctx, false, arg)
+	}
+	all := c.runLIST(ctx, true, arg)
+	if all.self {
+		c.listAll = ListAllOn
+		c.ctl.trace("# ", `the server honours "LIST -a": using it from now on`)
+		return all
+	}
+	if all.err != nil && !refusesPath(all.err) {
+		return all // no verdict on a failure of the connection
+	}
+	plain := c.runLIST(ctx, false, arg)
+	switch {
+	case plain.err != nil:
+	case all.err != nil, plain.complete(pathBaseClean(arg)):
+		// Refused with -a and not without it, or a directory listed
+		// without "." and "..": -a is not honoured.
+		c.listAll = ListAllOff
+		c.ctl.trace("# ", `the server does not honour "LIST -a": using plain LIST from now on`)
+	}
+	return plain
+}
+
+// refusesPath reports whether err is a reply that refuses a listing for
+// its argument (450, 5xx), not for want of a data connection (425, 426).
+func refusesPath(err error) bool {
+	var ferr *Error
+	return errors.As(err, &ferr) && (ferr.Code == 450 || ferr.Code >= 500)
+}
+
+// runLIST runs one LIST and parses its lines.
+func (c *Conn) runLIST(ctx context.Context, all bool, arg string) listing {
+	if all {
+		arg = strings.TrimSpace("-a " + arg)
+	}
+	p := newListParser(time.Now(), c.cfg.location)
+	var ls listing
+	ls.hidden = all
+	var err error
+	ls.failed, err = c.fetchLines(ctx, "LIST", arg, listCost, func(line string, cut bool) {
+		if cut {
+			// A fragment: "-rw-r--r-- 1 u g 1 Ja" would name a file "Ja".
+			ls.entries = p.flush(ls.entries)
+			ls.entries = append(ls.entries, listUnknown(line))
+			c.ctl.trace("# ", fmt.Sprintf("LIST listing cut short in the line %q", line))
+			return
+		}
+		ls.entries = p.feed(ls.entries, line)
+	})
+	if err != nil {
+		return listing{err: err}
+	}
+	ls.entries = p.flush(ls.entries)
+	ls.self = p.sawSelf
+	if all && ls.self {
+		c.lsDots = true
+	}
+	for _, e := range ls.entries {
+		if e.Type == EntryOther && e.Name == "" {
+			c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
+		}
+	}
+	ls.entries = c.inDirectory(ls.entries)
+	return ls
 }
 
 // inDirectory drops the entries whose name cannot be that of a file in the
@@ -86,37 +503,6 @@ func (c *Conn) useMLSx() bool {
 	return !c.cfg.noMLSD && !c.mlsdOff && (c.hasFeature("MLST") || c.hasFeature("MLSD"))
 }
 
-func (c *Conn) listMLSD(ctx context.Context, dir string) ([]*Entry, error) {
-	var entries []*Entry
-	err := c.listLines(ctx, "MLSD", dir, func(line string) {
-		if strings.TrimSpace(line) == "" {
-			return
-		}
-		e, err := parseMLSxLine(line)
-		if err != nil {
-			c.ctl.trace("# ", fmt.Sprintf("unparsed MLSD line (%v): %q", err, line))
-			e = &Entry{Type: EntryOther, Size: -1, Raw: line}
-		}
-		if !mlsxIsSelfOrParent(e) && e.Name != "." && e.Name != ".." {
-			entries = append(entries, e)
-		}
-	})
-	return entries, err
-}
-
-func (c *Conn) listLIST(ctx context.Context, dir string) ([]*Entry, error) {
-	p := newListParser(time.Now(), c.cfg.location)
-	var entries []*Entry
-	err := c.listLines(ctx, "LIST", dir, func(line string) { entries = p.feed(entries, line) })
-	entries = p.flush(entries)
-	for _, e := range entries {
-		if e.Type == EntryOther && e.Name == "" {
-			c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
-		}
-	}
-	return entries, err
-}
-
 // NameList returns the names in a directory (NLST): bare names meant for
 // programs (RFC 1123 §4.1.2.7). An empty path lists the working directory.
 // Some servers answer an empty directory with 450 or 550.
@@ -128,7 +514,7 @@ func (c *Conn) NameList(ctx context.Context, path string) (names []string, err e
 // nameList runs NLST. The caller holds the lock.
 func (c *Conn) nameList(ctx context.Context, path string) ([]string, error) {
 	var names []string
-	err := c.listLines(ctx, "NLST", path, func(line string) {
+	err := c.listLines(ctx, "NLST", listArg(path), func(line string) {
 		// pure-ftpd lists "." and ".." in NLST; they are no names of files.
 		if base := pathBase(line); line != "" && base != "." && base != ".." {
 			names = append(names, line)
@@ -145,62 +531,94 @@ func pathBase(name string) string {
 	return name
 }
 
-// listLines runs a listing command and passes each line of its data,
-// without CR and LF, to fn. A goroutine reads up to listReadAhead blocks
-// ahead of fn, so that the server finishes sending while fn parses
-// (bench/RESULTS.md, case 5). The caller holds the lock.
-func (c *Conn) listLines(ctx context.Context, verb, path string, fn func(string)) error {
-	r, err := c.startDownload(ctx, verb, path, 0)
+// listLines runs a listing command whose lines are names (NLST) and
+// passes each line of its data, without CR and LF, to fn. The caller
+// holds the lock.
+func (c *Conn) listLines(ctx context.Context, verb, arg string, fn func(string)) error {
+	_, err := c.fetchLines(ctx, verb, arg, func([]byte) int { return nameCost }, func(line string, _ bool) { fn(line) })
+	return err
+}
+
+// fetchLines runs a listing command and passes each line of its data,
+// without CR and LF, to fn; cut is set for a last line that had no line
+// end. A goroutine reads up to listReadAhead blocks ahead of fn, so that
+// the server finishes sending while fn parses (bench/RESULTS.md, case 5).
+// Each line is charged its bytes and cost(line) against maxListing. It
+// returns the final reply's text when that says the listing failed
+// (Pure-FTPd's "226-Sorry, we were unable to read [dir]", vsftpd's "226
+// Transfer done (but failed to open directory)."). The caller holds the
+// lock.
+func (c *Conn) fetchLines(ctx context.Context, verb, arg string, cost func([]byte) int, fn func(line string, cut bool)) (failed string, err error) {
+	r, err := c.startDownload(ctx, verb, arg, 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer r.Close()
 	blocks := make(chan textBlock, listReadAhead)
 	var readErr error
 	go func() {
 		defer close(blocks)
-		readErr = readLines(r, verb, path, blocks)
+		readErr = readLines(r, verb, arg, cost, blocks)
 	}()
 	for b := range blocks {
 		start := 0
-		for _, end := range b.ends {
-			fn(b.s[start:end])
+		for i, end := range b.ends {
+			fn(b.s[start:end], b.cut && i == len(b.ends)-1)
 			start = end
 		}
 	}
-	return readErr
+	if readErr != nil {
+		return "", readErr
+	}
+	if final := r.t.rep.last().r; final != nil && listingFailed(final) {
+		failed = strings.ReplaceAll(final.Message(), "\n", " ")
+		c.ctl.trace("# ", fmt.Sprintf("%s %s: the final reply says the listing failed", verb, arg))
+	}
+	return failed, nil
+}
+
+// listingFailed reports whether the 2xx reply that ends a listing says
+// that it failed all the same.
+func listingFailed(r *Reply) bool {
+	return mentions(r.Message(), "unable to", "failed", "cannot", "can't", "could not", "permission denied")
 }
 
 // listReadAhead bounds the blocks (of up to maxListLine bytes) that
 // listLines reads ahead of the parser.
 const listReadAhead = 64
 
-// textBlock is a run of lines: line i is s[ends[i-1]:ends[i]].
+// textBlock is a run of lines: line i is s[ends[i-1]:ends[i]]. cut marks
+// a last line that had no line end.
 type textBlock struct {
 	s    string
 	ends []int
+	cut  bool
 }
 
 // readLines reads the lines of a listing from r into blocks and sends them
-// to out; it returns the first error, or nil at the end of the data.
-func readLines(r io.Reader, verb, path string, out chan<- textBlock) error {
+// to out; it returns the first error, or nil at the end of the data. The
+// bytes of the lines and cost(line) for each are charged against
+// maxListing.
+func readLines(r io.Reader, verb, arg string, cost func([]byte) int, out chan<- textBlock) error {
 	br := bufio.NewReaderSize(r, maxListLine)
 	var lines lineBlock
-	for total := 0; ; {
+	for charged, received := 0, 0; ; {
 		line, err := br.ReadSlice('\n')
-		if total += len(line); total > maxListing {
-			return errorf("%s %s: listing longer than %d bytes", verb, path, maxListing)
-		}
+		received += len(line)
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
-			return errorf("%s %s: listing line longer than %d bytes", verb, path, maxListLine)
+			return errorf("%s %s: listing line longer than %d bytes", verb, arg, maxListLine)
 		case err != nil && err != io.EOF:
 			return err
 		}
 		if len(line) > 0 {
+			if charged += len(line) + cost(line); charged > maxListing {
+				return errorf("%s %s: listing longer than %d bytes in memory (%d bytes received)", verb, arg, maxListing, received)
+			}
 			lines.add(trimEOL(line), out)
 		}
 		if err == io.EOF {
+			lines.cut = len(line) > 0
 			lines.flush(out)
 			return nil
 		}
@@ -214,6 +632,7 @@ func readLines(r io.Reader, verb, path string, out chan<- textBlock) error {
 type lineBlock struct {
 	buf  []byte
 	ends []int
+	cut  bool
 }
 
 func (b *lineBlock) add(line []byte, out chan<- textBlock) {
@@ -227,7 +646,7 @@ func (b *lineBlock) add(line []byte, out chan<- textBlock) {
 // flush hands the lines gathered so far to out.
 func (b *lineBlock) flush(out chan<- textBlock) {
 	if len(b.ends) > 0 {
-		out <- textBlock{string(b.buf), b.ends}
+		out <- textBlock{string(b.buf), b.ends, b.cut}
 	}
 	b.buf, b.ends = b.buf[:0], nil
 }

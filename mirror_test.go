@@ -433,13 +433,20 @@ func TestMirrorResumesParts(t *testing.T) {
 			local := filepath.Join(t.TempDir(), "l")
 			require.NoError(t, os.MkdirAll(local, 0o755))
 			src, dst := "/src", local
+			// What an interrupted transfer leaves: the part and the record
+			// of the file it came from.
 			if dir == MirrorUp {
 				require.NoError(t, os.WriteFile(filepath.Join(local, "big"), data, 0o644))
-				srv.WriteFile("/dst/.big.part", data[:30_000])
+				lowerMinResumable(t, 1)
+				plantRemotePart(t, srv, "/dst/big", filepath.Join(local, "big"), data, 30_000, true)
 				src, dst = local, "/dst"
 			} else {
+				mod := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 				srv.WriteFile("/src/big", data)
+				require.NoError(t, srv.SetModTime("/src/big", mod))
 				require.NoError(t, os.WriteFile(filepath.Join(local, ".big.part"), data[:30_000], 0o644))
+				r := partRecord{Version: recordVersion, Source: dialTest(t, srv).serverName() + " /src/big", Size: int64(len(data)), ModTime: mod}
+				require.NoError(t, os.WriteFile(filepath.Join(local, ".big.part.meta"), r.encode(), 0o644))
 			}
 			p := newTestPool(t, srv, 2)
 			sum, err := Mirror(context.Background(), p, src, dst, MirrorOptions{Direction: dir})

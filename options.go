@@ -44,6 +44,7 @@ type config struct {
 	fastMiB        time.Duration   // a MiB that comes this fast raises the low-water mark (lowwater.go)
 	beforeFirst    func(*transfer) // tests: called as a download is about to wait for its first data
 	noPoller       bool            // tests: downloads wait for their first data with a listener, as where there is no poller
+	listAll        ListAll         // WithListAll
 }
 
 func newConfig(opts []Option) config {
@@ -142,3 +143,14 @@ func WithOverloadedMDTM() Option { return func(c *config) { c.overloadedMDTM = t
 func WithKeepAlive(interval time.Duration) Option {
 	return func(c *config) { c.keepAlive = max(interval, 0) }
 }
+
+// WithListAll sets whether List, on a server without MLSD, asks for hidden
+// files (names that start with a dot) with "LIST -a". The default,
+// ListAllDetect, uses "LIST -a" where the server honours it, as vsftpd,
+// ProFTPD and Pure-FTPd do, and plain LIST elsewhere; it decides at the
+// first listing of the session (two listings then on a server that does
+// not honour -a). ListAllOn always sends "LIST -a", ListAllOff never.
+// Without -a, vsftpd hides dot files: Mirror, RemoveAll and resumable
+// transfers would not see them (.htaccess, the .name.part files of
+// Download and Upload).
+func WithListAll(mode ListAll) Option { return func(c *config) { c.listAll = mode } }

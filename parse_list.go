@@ -76,6 +76,10 @@ type listParser struct {
 	// vmsSeen holds the VMS names already returned without their version,
 	// so that older versions of a file are not returned again.
 	vmsSeen map[string]bool
+
+	// sawSelf is set once the listing held the "." or ".." entry, which
+	// only "ls -a" of a directory lists.
+	sawSelf bool
 }
 
 // newListParser returns a parser for one listing. now is the current time
@@ -138,7 +142,11 @@ func (p *listParser) flush(out []*Entry) []*Entry {
 // keep appends e to out unless it is to be skipped: nil (a header or
 // another line a parser skips on purpose) and the "." and ".." entries.
 func (p *listParser) keep(out []*Entry, e *Entry) []*Entry {
-	if e == nil || e.Name == "." || e.Name == ".." {
+	switch {
+	case e == nil:
+		return out
+	case e.Name == "." || e.Name == "..":
+		p.sawSelf = true
 		return out
 	}
 	return append(out, e)

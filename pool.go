@@ -421,6 +421,12 @@ func (p *Pool) Delete(ctx context.Context, name string) error {
 	return p.Retry(ctx, func(c *Conn) error { return c.Delete(ctx, name) })
 }
 
+// RemoveDir is Conn.RemoveDir through the Pool, retried after transient
+// failures.
+func (p *Pool) RemoveDir(ctx context.Context, dir string) error {
+	return p.Retry(ctx, func(c *Conn) error { return c.RemoveDir(ctx, dir) })
+}
+
 // RemoveAll is Conn.RemoveAll through the Pool, retried after transient
 // failures.
 func (p *Pool) RemoveAll(ctx context.Context, name string) error {

@@ -67,22 +67,41 @@ type Error struct {
 	Cmd  string // the command sent, password masked
 	Code int
 	Msg  string
+
+	// fact is what a follow-up check established about the path (one of
+	// fs.ErrNotExist, fs.ErrPermission, ErrIsDir, ErrNotDir,
+	// ErrDirNotEmpty, or errThere or errUnsure, which match nothing);
+	// when set, Is answers from it alone. note says how it was found.
+	fact error
+	note string
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("ftp: %s: %d %s", printable(e.Cmd), e.Code, printable(e.Msg))
+	s := fmt.Sprintf("ftp: %s: %d %s", printable(e.Cmd), e.Code, printable(e.Msg))
+	if e.note != "" {
+		s += " (" + printable(e.note) + ")"
+	}
+	return s
 }
 
-// Is maps the server's answer onto the io/fs errors, so callers can write
-// errors.Is(err, fs.ErrNotExist) whatever the server's wording.
+// Is maps the server's answer onto the io/fs errors and ErrIsDir, ErrNotDir
+// and ErrDirNotEmpty, so callers can write errors.Is(err, fs.ErrNotExist)
+// whatever the server's wording. Where a reply did not say why (vsftpd's
+// "550 Delete operation failed."), Delete, RemoveDir, RemoveAll and List
+// look at the path before they answer, and Is then says what they found.
 func (e *Error) Is(target error) bool {
+	if e.fact != nil {
+		return target == e.fact
+	}
 	switch target {
 	case fs.ErrNotExist:
 		return e.notExist()
 	case fs.ErrPermission:
-		return e.Code == 550 && mentions(e.Msg, "permission", "denied", "not allowed")
+		return (e.Code == 550 || e.Code == 553 || e.Code == 450) && said(e.Msg) == fs.ErrPermission
 	case fs.ErrExist:
-		return kindOf(e.Cmd)&kindMakeDir != 0 && (e.Code == 521 || e.Code == 550 && mentions(e.Msg, "exist"))
+		return kindOf(e.Cmd)&kindMakeDir != 0 && (e.Code == 521 || e.Code == 550 && said(e.Msg) == fs.ErrExist)
+	case ErrIsDir, ErrNotDir, ErrDirNotEmpty:
+		return e.Code >= 400 && kindOf(e.Cmd)&kindPath != 0 && said(e.Msg) == target
 	}
 	return false
 }
@@ -90,13 +109,73 @@ func (e *Error) Is(target error) bool {
 func (e *Error) notExist() bool {
 	// 550 is the rule; 450 and 501 only with words that say so (pyftpdlib
 	// answers MLSD of a missing directory with "501 No such directory").
+	// A text that gives another reason ("Permission denied", "Is a
+	// directory", "Directory not empty") is not "does not exist".
 	if e.Code != 550 && e.Code != 450 && e.Code != 501 || kindOf(e.Cmd)&kindPath == 0 {
 		return false
 	}
-	if mentions(e.Msg, "permission", "denied", "not allowed") {
-		return false
+	switch said(e.Msg) {
+	case fs.ErrNotExist, errNoSuchDir:
+		return true
+	case nil:
+		return e.Code == 550
 	}
-	return e.Code == 550 || mentions(e.Msg, "no such", "not found", "not exist")
+	return false
+}
+
+// Facts that a follow-up check may establish which match no error of
+// io/fs: the path is there (but the command failed for a reason the
+// server did not give), or the check could not tell.
+var (
+	errThere  = errors.New("the path exists")
+	errUnsure = errors.New("the server would not say whether the path exists")
+)
+
+// errInvalidArg is what said returns for "Invalid argument" (EINVAL, the
+// reason Pure-FTPd gives for DELE of a directory): a reason, and not
+// "missing".
+var errInvalidArg = errors.New("invalid argument")
+
+// errNoSuchDir is what said returns for "No such directory", which
+// pyftpdlib answers to MLSD of a missing path and of a file alike: there
+// is no directory there, but there may be a file.
+var errNoSuchDir = errors.New("no such directory")
+
+// said returns the reason a negative reply's text gives: fs.ErrPermission,
+// ErrNotDir, ErrIsDir, ErrDirNotEmpty, errInvalidArg, errNoSuchDir,
+// fs.ErrNotExist or fs.ErrExist; nil when it gives none ("Delete operation failed.", "Can't
+// check for file existence", "Invalid argument").
+func said(msg string) error {
+	m := strings.ToLower(msg)
+	switch {
+	case mentions(m, "permission", "denied", "not allowed", "forbidden"):
+		return fs.ErrPermission
+	case mentions(m, "not a directory"):
+		return ErrNotDir
+	case mentions(m, "is a directory", "not a regular file", "not a plain file", "only retrieve regular files"):
+		return ErrIsDir
+	case mentions(m, "not empty"):
+		return ErrDirNotEmpty
+	case mentions(m, "invalid argument"):
+		return errInvalidArg
+	case mentions(m, "no such directory"):
+		return errNoSuchDir
+	case mentions(m, "no such", "not found", "not exist", "n't exist", "cannot find", "can't find"):
+		return fs.ErrNotExist
+	case mentions(m, "exists"):
+		return fs.ErrExist
+	}
+	return nil
+}
+
+// withFact records on the *Error in err what a follow-up check found, and
+// returns err.
+func withFact(err error, fact error, note string) error {
+	var ferr *Error
+	if errors.As(err, &ferr) {
+		ferr.fact, ferr.note = fact, note
+	}
+	return err
 }
 
 // mentions reports whether msg contains any of the words, ignoring case.

@@ -55,9 +55,13 @@ func TestDownloadResume(t *testing.T) {
 			dir := t.TempDir()
 			local := filepath.Join(dir, "out.bin")
 			if tt.part >= 0 {
+				// What an interrupted Download of this file leaves: the
+				// part and the record of the remote file it came from.
 				part := make([]byte, tt.part)
 				copy(part, data)
 				require.NoError(t, os.WriteFile(PartName(local), part, 0o644))
+				r := partRecord{Version: recordVersion, Source: c.serverName() + " /d/f i l é.bin", Size: int64(len(data)), ModTime: mod}
+				require.NoError(t, os.WriteFile(PartName(local)+".meta", r.encode(), 0o644))
 			}
 			var last, total int64
 			calls := 0
@@ -141,14 +145,17 @@ func TestUploadResume(t *testing.T) {
 			srv := newServer(t, tt.server...)
 			srv.MkdirAll("/up")
 			srv.WriteFile("/up/é x.bin", []byte("old contents"))
-			if tt.part >= 0 {
-				part := make([]byte, tt.part)
-				copy(part, data)
-				srv.WriteFile("/up/.é x.bin.part", part)
-			}
 			local := filepath.Join(t.TempDir(), "src.bin")
 			require.NoError(t, os.WriteFile(local, data, 0o644))
 			require.NoError(t, os.Chtimes(local, mod, mod))
+			lowerMinResumable(t, 1)
+			if tt.part >= 0 {
+				// What an interrupted Upload of this file leaves: the part
+				// and the record of the local file it came from.
+				part := make([]byte, tt.part)
+				copy(part, data)
+				plantRemotePart(t, srv, "/up/é x.bin", local, part, tt.part, true)
+			}
 			c := dialTest(t, srv)
 			var last int64
 			require.NoError(t, c.Upload(context.Background(), local, "/up/é x.bin", WithProgress(func(d, n int64) {
@@ -176,9 +183,10 @@ func TestUploadResume(t *testing.T) {
 func TestUploadChecksumMismatchRemovesPart(t *testing.T) {
 	srv := newServer(t, ftptest.WithHash())
 	data := []byte("0123456789")
-	srv.WriteFile(".f.part", []byte("XXXXX")) // a corrupt part
 	local := filepath.Join(t.TempDir(), "f")
 	require.NoError(t, os.WriteFile(local, data, 0o644))
+	lowerMinResumable(t, 1)
+	plantRemotePart(t, srv, "f", local, []byte("XXXXX"), 5, true) // a corrupt part, recorded as this file's
 	c := dialTest(t, srv)
 	err := c.Upload(context.Background(), local, "f")
 	require.ErrorIs(t, err, ErrChecksumMismatch)

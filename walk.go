@@ -17,19 +17,27 @@ import (
 // rest of its directory), fs.SkipAll stops the walk, and a directory that
 // cannot be listed is reported by a second call of fn with the error.
 // Symbolic links are reported, not followed. The walk keeps its own stack,
-// so no depth of tree exhausts the goroutine stack, and it goes at most
-// maxWalkDepth (512) directories deep: a deeper directory is reported to fn
-// with an error instead of being listed, so that a server presenting an
-// endless tree cannot keep the walk going for ever.
+// so no depth of tree exhausts the goroutine stack, and it is bounded by
+// the default WalkLimits: a directory too deep is reported to fn with an
+// error instead of being listed, and a walk that would list too many
+// directories or entries, or a listing that takes too long, ends with an
+// error, so that a server presenting an endless tree cannot keep the walk
+// going for ever. WalkLimited sets other bounds.
 //
 // fn may call other methods of the Conn: the walk holds no lock between
 // calls.
 func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
+	return c.WalkLimited(ctx, root, WalkLimits{}, fn)
+}
+
+// WalkLimited is Walk within lim; its zero fields take the defaults.
+func (c *Conn) WalkLimited(ctx context.Context, root string, lim WalkLimits, fn fs.WalkDirFunc) error {
+	w := &walker{c: c, lim: lim.withDefaults(), fn: fn}
 	e, err := c.Stat(ctx, root)
 	if err != nil {
 		err = fn(root, nil, err)
 	} else {
-		err = c.walk(ctx, root, dirEntry{e}, fn)
+		err = w.walk(ctx, root, dirEntry{e})
 	}
 	if errors.Is(err, fs.SkipDir) || errors.Is(err, fs.SkipAll) {
 		return nil
@@ -37,12 +45,90 @@ func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
 	return err
 }
 
-// maxWalkDepth bounds how many directories deep Walk and Mirror go below
-// their root.
+// WalkLimits bound a walk of a server's tree (Walk, Mirror), so that a
+// server presenting an endless tree, deep, wide, or as one listing that
+// never ends, cannot keep it going for ever. A zero field takes its
+// default, which no real tree meets.
+type WalkLimits struct {
+	// MaxDepth bounds how many directories deep the walk goes below its
+	// root (default 512). FS refuses to list deeper too.
+	MaxDepth int
+	// MaxDirs bounds the directories listed (default 1,000,000).
+	MaxDirs int
+	// MaxEntries bounds the entries of all the listings together
+	// (default 10,000,000).
+	MaxEntries int
+	// ListTimeout bounds each listing as a whole, however steadily its
+	// data trickle in (default 10 minutes); the Conn's timeout still
+	// bounds each wait within it.
+	ListTimeout time.Duration
+}
+
+// The defaults of WalkLimits. maxWalkDepth is a variable only so that
+// tests can lower it.
 var maxWalkDepth = 512
 
-func errTooDeep(dir string) error {
-	return errorf("%s: more than %d directories deep: %w", dir, maxWalkDepth, fs.ErrInvalid)
+const (
+	defaultMaxDirs     = 1_000_000
+	defaultMaxEntries  = 10_000_000
+	defaultListTimeout = 10 * time.Minute
+)
+
+func (l WalkLimits) withDefaults() WalkLimits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = maxWalkDepth
+	}
+	if l.MaxDirs <= 0 {
+		l.MaxDirs = defaultMaxDirs
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = defaultMaxEntries
+	}
+	if l.ListTimeout <= 0 {
+		l.ListTimeout = defaultListTimeout
+	}
+	return l
+}
+
+// ErrTreeLimit is wrapped by the error of a Walk, Mirror or FS operation
+// that met one of its WalkLimits.
+var ErrTreeLimit = errors.New("ftp: tree limit reached")
+
+// check returns an error once dirs or entries, listed under root, pass
+// the limits.
+func (l WalkLimits) check(root string, dirs, entries int) error {
+	switch {
+	case dirs > l.MaxDirs:
+		return errorf("%s: more than %d directories: %w", root, l.MaxDirs, ErrTreeLimit)
+	case entries > l.MaxEntries:
+		return errorf("%s: more than %d entries: %w", root, l.MaxEntries, ErrTreeLimit)
+	}
+	return nil
+}
+
+func errTooDeep(dir string, depth int) error {
+	return errorf("%s: more than %d directories deep: %w: %w", dir, depth, ErrTreeLimit, fs.ErrInvalid)
+}
+
+// listWithin runs list for dir, bounded to d as a whole: past it, the
+// error wraps ErrTreeLimit.
+func listWithin(ctx context.Context, d time.Duration, dir string, list func(context.Context, string) ([]*Entry, error)) ([]*Entry, error) {
+	lctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	entries, err := list(lctx, dir)
+	// The Conn may see the deadline before lctx's timer fires.
+	if err != nil && ctx.Err() == nil && (lctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		err = errorf("listing %s took longer than %v: %w: %w", dir, d, ErrTreeLimit, err)
+	}
+	return entries, err
+}
+
+// walker is one walk: its limits and what it has listed.
+type walker struct {
+	c             *Conn
+	lim           WalkLimits
+	fn            fs.WalkDirFunc
+	dirs, entries int
 }
 
 // walkFrame is one directory being walked: its path and the entries left.
@@ -51,11 +137,11 @@ type walkFrame struct {
 	entries []*Entry
 }
 
-func (c *Conn) walk(ctx context.Context, root string, d fs.DirEntry, fn fs.WalkDirFunc) error {
-	if err := fn(root, d, nil); err != nil || !d.IsDir() {
+func (w *walker) walk(ctx context.Context, root string, d fs.DirEntry) error {
+	if err := w.fn(root, d, nil); err != nil || !d.IsDir() {
 		return err
 	}
-	first, err := c.walkDir(ctx, root, d, fn)
+	first, err := w.walkDir(ctx, root, d)
 	if err != nil {
 		return err
 	}
@@ -74,19 +160,19 @@ func (c *Conn) walk(ctx context.Context, root string, d fs.DirEntry, fn fs.WalkD
 		top.entries = top.entries[1:]
 		name := path.Join(top.dir, e.Name)
 		d := dirEntry{e}
-		err := fn(name, d, nil)
+		err := w.fn(name, d, nil)
 		switch {
 		case errors.Is(err, fs.SkipDir) && !d.IsDir():
 			top.entries = nil // skip the rest of this directory
 		case errors.Is(err, fs.SkipDir):
 		case err != nil:
 			return err
-		case d.IsDir() && len(stack) >= maxWalkDepth:
-			if err := fn(name, d, errTooDeep(name)); err != nil && !errors.Is(err, fs.SkipDir) {
+		case d.IsDir() && len(stack) >= w.lim.MaxDepth:
+			if err := w.fn(name, d, errTooDeep(name, w.lim.MaxDepth)); err != nil && !errors.Is(err, fs.SkipDir) {
 				return err
 			}
 		case d.IsDir():
-			frame, err := c.walkDir(ctx, name, d, fn)
+			frame, err := w.walkDir(ctx, name, d)
 			if err != nil {
 				return err
 			}
@@ -99,12 +185,24 @@ func (c *Conn) walk(ctx context.Context, root string, d fs.DirEntry, fn fs.WalkD
 	return nil
 }
 
-// walkDir lists a directory for the walk. A listing error goes to fn,
-// whose answer stops the walk unless it is nil or fs.SkipDir.
-func (c *Conn) walkDir(ctx context.Context, dir string, d fs.DirEntry, fn fs.WalkDirFunc) (walkFrame, error) {
-	entries, err := c.List(ctx, dir)
-	if err != nil {
-		if ferr := fn(dir, d, err); ferr != nil && !errors.Is(ferr, fs.SkipDir) {
+// walkDir lists a directory for the walk, within the limits. A listing
+// error goes to fn, whose answer stops the walk unless it is nil or
+// fs.SkipDir; a limit passed (a listing too long included) stops it.
+func (w *walker) walkDir(ctx context.Context, dir string, d fs.DirEntry) (walkFrame, error) {
+	entries, err := listWithin(ctx, w.lim.ListTimeout, dir, w.c.List)
+	switch {
+	case err == nil:
+		w.dirs++
+		w.entries += len(entries)
+		if err := w.lim.check(dir, w.dirs, w.entries); err != nil {
+			return walkFrame{}, err
+		}
+	case ctx.Err() != nil:
+		return walkFrame{}, ctx.Err()
+	case errors.Is(err, ErrTreeLimit):
+		return walkFrame{}, err
+	default:
+		if ferr := w.fn(dir, d, err); ferr != nil && !errors.Is(ferr, fs.SkipDir) {
 			return walkFrame{}, ferr
 		}
 		return walkFrame{dir: dir, entries: []*Entry{}}, nil

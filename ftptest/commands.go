@@ -127,7 +127,11 @@ func (s *session) cmdPWD(string) { s.reply(257, "%s is current directory.", quot
 
 func (s *session) cmdCWD(arg string) {
 	p := s.abs(arg)
-	if e, err := s.srv.fs.stat(p); err != nil || !e.dir {
+	if _, ok := s.unreadable(p); ok && !s.cfg.vagueErrors {
+		s.denied(p)
+		return
+	}
+	if e, err := s.srv.fs.stat(p); err != nil || !e.dir || s.isUnreadable(p) {
 		s.reply(550, "Failed to change directory.")
 		return
 	}
@@ -139,8 +143,11 @@ func (s *session) cmdCDUP(string) { s.cmdCWD("..") }
 
 func (s *session) cmdMKD(arg string) {
 	p := s.abs(arg)
+	if s.below(p, "Create directory operation failed.") {
+		return
+	}
 	if err := s.srv.fs.mkdir(p, false); err != nil {
-		s.fail(550, err)
+		s.vague(err, "Create directory operation failed.")
 		return
 	}
 	s.reply(257, "%s created.", quote(p))
@@ -156,6 +163,9 @@ func (s *session) cmdDELE(arg string) {
 
 // remove runs DELE or RMD; what names the operation in the reply.
 func (s *session) remove(arg string, dir bool, what string) {
+	if s.below(s.abs(arg), what+" failed.") {
+		return
+	}
 	err := s.srv.fs.remove(s.abs(arg), dir)
 	if err != nil && s.cfg.vagueRemove {
 		s.reply(550, "%s failed.", what)
@@ -203,18 +213,24 @@ func (s *session) mode() string {
 }
 
 func (s *session) cmdSIZE(arg string) {
+	if s.below(s.abs(arg), "Could not get file size.") {
+		return
+	}
 	e, err := s.srv.fs.file(s.abs(arg))
 	if err != nil {
-		s.fail(550, err)
+		s.vague(err, "Could not get file size.")
 		return
 	}
 	s.reply(213, "%d", e.size)
 }
 
 func (s *session) cmdMDTM(arg string) {
+	if s.below(s.abs(arg), "Could not get file modification time.") {
+		return
+	}
 	e, err := s.srv.fs.file(s.abs(arg))
 	if err != nil {
-		s.fail(550, err)
+		s.vague(err, "Could not get file modification time.")
 		return
 	}
 	s.reply(213, "%s", e.mod.UTC().Format(timeFormat))
@@ -267,12 +283,63 @@ func (s *session) cmdMLST(arg string) {
 		return
 	}
 	p := s.abs(arg)
+	if s.below(p, "") {
+		return
+	}
 	e, err := s.srv.fs.stat(p)
 	if err != nil {
 		s.fail(550, err)
 		return
 	}
 	s.replyLines(250, "Listing "+p, []string{facts(e, "") + " " + p}, "End")
+}
+
+// unreadable returns the directory of WithUnreadableDirs that p is or lies
+// under.
+func (s *session) unreadable(p string) (string, bool) {
+	for _, d := range s.cfg.unreadable {
+		if p == d || d == "/" || strings.HasPrefix(p, d+"/") {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// isUnreadable reports whether p is or lies under an unreadable directory.
+func (s *session) isUnreadable(p string) bool {
+	_, ok := s.unreadable(p)
+	return ok
+}
+
+// below refuses a command on p, a path under an unreadable directory,
+// with vagueText under WithVagueErrors (when set); it reports whether it
+// did.
+func (s *session) below(p, vagueText string) bool {
+	d, ok := s.unreadable(p)
+	if !ok || p == d {
+		return false
+	}
+	if s.cfg.vagueErrors && vagueText != "" {
+		s.reply(550, "%s", vagueText)
+		return true
+	}
+	s.denied(p)
+	return true
+}
+
+// denied refuses a command on p for want of permission.
+func (s *session) denied(p string) {
+	s.fail(550, pathErr("", p, fs.ErrPermission))
+}
+
+// vague fails with 550 and vagueText under WithVagueErrors, else with the
+// error's text.
+func (s *session) vague(err error, vagueText string) {
+	if s.cfg.vagueErrors {
+		s.reply(550, "%s", vagueText)
+		return
+	}
+	s.fail(550, err)
 }
 
 // ok replies 250 with msg if err is nil, else fails with 550.

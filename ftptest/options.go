@@ -39,11 +39,14 @@ type config struct {
 	requireTLS    bool
 	requireReuse  bool
 	tlsAdjust     []func(*tls.Config)
-	maxConns      int  // 0: no limit (WithMaxConnections)
-	hash          bool // WithHash
-	emptyMissing  bool // WithEmptyListingForMissing
-	hideDotfiles  bool // WithHiddenDotfiles
-	vagueRemove   bool // WithVagueRemoveErrors
+	maxConns      int      // 0: no limit (WithMaxConnections)
+	hash          bool     // WithHash
+	emptyMissing  bool     // WithEmptyListingForMissing
+	hideDotfiles  bool     // WithHiddenDotfiles
+	vagueRemove   bool     // WithVagueRemoveErrors
+	vagueErrors   bool     // WithVagueErrors
+	unreadable    []string // WithUnreadableDirs: clean absolute paths
+	literalList   bool     // WithLiteralListArgs
 }
 
 func defaultConfig() config {
@@ -281,4 +284,53 @@ func WithHiddenDotfiles() ServerOption {
 // exists.
 func WithVagueRemoveErrors() ServerOption {
 	return func(c *config) { c.vagueRemove = true }
+}
+
+// WithVagueErrors makes every failed DELE, RMD, CWD, SIZE, MDTM and MKD
+// answer as vsftpd does, with a text that does not say why: "550 Delete
+// operation failed.", "550 Remove directory operation failed.", "550
+// Failed to change directory.", "550 Could not get file size.", "550
+// Could not get file modification time.", "550 Create directory operation
+// failed.". It implies [WithVagueRemoveErrors].
+func WithVagueErrors() ServerOption {
+	return func(c *config) { c.vagueErrors, c.vagueRemove = true, true }
+}
+
+// WithUnreadableDirs makes the login unable to enter or list the
+// directories dirs (slash paths; relative ones are taken from "/"), like
+// directories of another user with mode 0700: CWD into them, LIST, NLST
+// and MLSD of them, and any command on a path under them fail with "550
+// <path>: permission denied." (or the vague texts of [WithVagueErrors]);
+// MLST of the directory itself still describes it, as its parent is
+// readable. With [WithEmptyListingForMissing], which stands for vsftpd's
+// own ls, LIST and NLST of such a directory list the directory itself
+// instead, as "ls -ld" would, with a 226, as vsftpd does.
+func WithUnreadableDirs(dirs ...string) ServerOption {
+	return func(c *config) {
+		for _, d := range dirs {
+			c.unreadable = append(c.unreadable, cleanPath(d))
+		}
+	}
+}
+
+// WithLiteralListArgs makes LIST and NLST take their whole argument as a
+// path, ls options included, as pyftpdlib does: "LIST -a dir" looks for a
+// directory named "-a dir". A bare option word alone ("LIST -a") is still
+// dropped.
+func WithLiteralListArgs() ServerOption {
+	return func(c *config) { c.literalList = true }
+}
+
+// WithVsftpdQuirks makes the server behave as vsftpd does by default in
+// the ways a sync tool must not mistake for facts: no MLSD or MLST
+// ([WithoutMLSD]), an empty listing for a missing path
+// ([WithEmptyListingForMissing]), dot files hidden unless "LIST -a"
+// ([WithHiddenDotfiles]), and refusals that do not say why
+// ([WithVagueErrors]).
+func WithVsftpdQuirks() ServerOption {
+	return func(c *config) {
+		for _, o := range []ServerOption{WithoutMLSD(), WithEmptyListingForMissing(), WithHiddenDotfiles(), WithVagueErrors()} {
+			o(c)
+		}
+	}
 }

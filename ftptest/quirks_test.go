@@ -68,3 +68,62 @@ func TestVsftpdQuirks(t *testing.T) {
 		})
 	}
 }
+
+// The options that reproduce how the lab's servers list and refuse: "LIST
+// -a" lists "." and ".." first (vsftpd, ProFTPD, Pure-FTPd), a directory
+// the login may not read (its own line on vsftpd, "permission denied"
+// elsewhere), arguments taken literally (pyftpdlib) and refusals that do
+// not say why (vsftpd).
+func TestListingQuirks(t *testing.T) {
+	vsftpd := []ftptest.ServerOption{ftptest.WithVsftpdQuirks(), ftptest.WithUnreadableDirs("/locked")}
+	tests := []struct {
+		name  string
+		opts  []ftptest.ServerOption
+		line  string
+		code  int      // final reply
+		text  string   // part of the reply, when set
+		lines []string // with LIST: the names, in order
+	}{
+		{"LIST -a lists . and ..", nil, "LIST -a /d", 226, "", []string{".", "..", ".hidden", "seen"}},
+		{"LIST -a of a file lists the file", nil, "LIST -a /d/seen", 226, "", []string{"seen"}},
+		{"unreadable: CWD", []ftptest.ServerOption{ftptest.WithUnreadableDirs("/locked")}, "CWD /locked", 550, "permission denied", nil},
+		{"unreadable: LIST", []ftptest.ServerOption{ftptest.WithUnreadableDirs("/locked")}, "LIST /locked", 550, "permission denied", nil},
+		{"unreadable: MLSD", []ftptest.ServerOption{ftptest.WithUnreadableDirs("/locked")}, "MLSD /locked", 550, "permission denied", nil},
+		{"unreadable: DELE below", []ftptest.ServerOption{ftptest.WithUnreadableDirs("/locked")}, "DELE /locked/f", 550, "permission denied", nil},
+		{"unreadable: MLST of the directory", []ftptest.ServerOption{ftptest.WithUnreadableDirs("/locked")}, "MLST /locked", 250, "type=dir", nil},
+		{"unreadable on vsftpd: LIST lists it alone", vsftpd, "LIST -a /locked", 226, "", []string{"locked"}},
+		{"unreadable on vsftpd: CWD", vsftpd, "CWD /locked", 550, "Failed to change directory.", nil},
+		{"unreadable on vsftpd: DELE below", vsftpd, "DELE /locked/f", 550, "Delete operation failed.", nil},
+		{"vague SIZE", vsftpd, "SIZE /nope", 550, "Could not get file size.", nil},
+		{"vague MKD", vsftpd, "MKD /d", 550, "Create directory operation failed.", nil},
+		{"vague MDTM", vsftpd, "MDTM /d", 550, "Could not get file modification time.", nil},
+		{"literal: LIST -a dir is a name", []ftptest.ServerOption{ftptest.WithLiteralListArgs()}, "LIST -a /d", 550, "", nil},
+		{"literal: bare -a is dropped", []ftptest.ServerOption{ftptest.WithLiteralListArgs()}, "LIST -a", 226, "", []string{"d", "locked"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, tt.opts...)
+			srv.WriteFile("d/seen", []byte("x"))
+			srv.WriteFile("d/.hidden", []byte("y"))
+			srv.WriteFile("locked/f", []byte("z"))
+			c := login(t, srv)
+			if !strings.HasPrefix(tt.line, "LIST") && !strings.HasPrefix(tt.line, "MLSD") {
+				assert.Contains(t, c.cmd(tt.line, tt.code), tt.text)
+				return
+			}
+			if tt.code != 226 {
+				c.passive("EPSV")
+				assert.Contains(t, c.cmd(tt.line, tt.code), tt.text)
+				return
+			}
+			body, code := c.get(tt.line)
+			require.Equal(t, tt.code, code)
+			var names []string
+			for l := range strings.SplitSeq(strings.TrimSpace(string(body)), "\r\n") {
+				f := strings.Fields(l)
+				names = append(names, f[len(f)-1])
+			}
+			assert.Equal(t, tt.lines, names)
+		})
+	}
+}

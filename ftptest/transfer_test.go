@@ -157,7 +157,7 @@ func TestListings(t *testing.T) {
 		{"LIST pub", []string{
 			`^-rw-r--r-- 1 ftp ftp +5 Feb  3  2001 a\.txt$`,
 			`^drwxr-xr-x 1 ftp ftp +4096 ` + regexp.QuoteMeta(recent.Format("Jan _2 15:04")) + ` sub$`}},
-		{"LIST -la /pub", []string{`a\.txt$`, `sub$`}},
+		{"LIST -la /pub", []string{`^drwxr-xr-x .* \.$`, `^drwxr-xr-x .* \.\.$`, `a\.txt$`, `sub$`}}, // ls -a: "." and ".." first
 		{"LIST pub/a.txt", []string{`^-rw-r--r-- .* a\.txt$`}},
 		{"LIST", []string{`^drwxr-xr-x .* pub$`}},
 		{"NLST pub", []string{`^a\.txt$`, `^sub$`}},

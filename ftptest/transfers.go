@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ func (s *session) refuse(code int, err error) {
 
 func (s *session) cmdRETR(arg string) {
 	p := s.abs(arg)
+	if s.isUnreadable(p) {
+		s.refuse(550, pathErr("", p, fs.ErrPermission))
+		return
+	}
 	e, err := s.srv.fs.file(p)
 	if err != nil {
 		s.refuse(550, err)
@@ -43,6 +48,10 @@ func (s *session) cmdAPPE(arg string) { s.store(arg, 0, true) }
 // data), or after its end with appendTo.
 func (s *session) store(arg string, off int64, appendTo bool) {
 	p := s.abs(arg)
+	if s.isUnreadable(p) {
+		s.refuse(550, pathErr("", p, fs.ErrPermission))
+		return
+	}
 	if err := s.srv.fs.writable(p, off); err != nil {
 		s.refuse(550, err)
 		return
@@ -82,18 +91,51 @@ func skipOptions(arg string) (rest string, all bool) {
 	return arg, all
 }
 
+// listOptions is skipOptions, or under WithLiteralListArgs, the dropping
+// of a bare option word alone.
+func (s *session) listOptions(arg string) (rest string, all bool) {
+	if !s.cfg.literalList {
+		return skipOptions(arg)
+	}
+	if strings.HasPrefix(arg, "-") && !strings.Contains(arg, " ") {
+		return "", false
+	}
+	return arg, false
+}
+
 func (s *session) cmdLIST(arg string) {
-	arg, all := skipOptions(arg)
+	arg, all := s.listOptions(arg)
 	p := s.abs(arg)
 	if lines, ok := s.cfg.listLines[p]; ok {
 		s.sendLines(p, lines)
 		return
 	}
-	s.listing(p, all, func(entries []entry) []string { return listLines(entries, time.Now()) })
+	s.listing(p, all, func(entries []entry) []string {
+		if all && !s.isUnreadable(p) {
+			// ls -a lists the directory itself and its parent first.
+			entries = append(s.selfAndParent(p), entries...)
+		}
+		return listLines(entries, time.Now())
+	})
+}
+
+// selfAndParent returns the "." and ".." entries of the directory p, or
+// none when p is not a directory.
+func (s *session) selfAndParent(p string) []entry {
+	self, err := s.srv.fs.stat(p)
+	if err != nil || !self.dir {
+		return nil
+	}
+	parent, err := s.srv.fs.stat(path.Dir(p))
+	if err != nil {
+		parent = self
+	}
+	self.name, parent.name = ".", ".."
+	return []entry{self, parent}
 }
 
 func (s *session) cmdNLST(arg string) {
-	arg, all := skipOptions(arg)
+	arg, all := s.listOptions(arg)
 	s.listing(s.abs(arg), all, func(entries []entry) []string {
 		names := make([]string, len(entries))
 		for i, e := range entries {
@@ -107,6 +149,10 @@ func (s *session) cmdMLSD(arg string) {
 	p := s.abs(arg)
 	if s.cfg.noMLSD {
 		s.refuse(500, errors.New("MLSD not understood"))
+		return
+	}
+	if s.isUnreadable(p) {
+		s.refuse(550, pathErr("", p, fs.ErrPermission))
 		return
 	}
 	self, err := s.srv.fs.stat(p)
@@ -127,10 +173,21 @@ func (s *session) cmdMLSD(arg string) {
 	})
 }
 
-// listing sends format(entries of p) over a data connection.
 // listing sends the formatted entries of the directory p (or the file p
 // alone); all keeps dot files that WithHiddenDotfiles hides.
 func (s *session) listing(p string, all bool, format func([]entry) []string) {
+	if d, ok := s.unreadable(p); ok {
+		if !s.cfg.emptyMissing {
+			s.refuse(550, pathErr("", p, fs.ErrPermission))
+			return
+		}
+		var self []entry
+		if e, err := s.srv.fs.stat(d); err == nil && p == d {
+			self = []entry{e} // vsftpd: the directory as "ls -ld" lists it
+		}
+		s.sendLines(p, format(self))
+		return
+	}
 	entries, err := s.srv.fs.list(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && s.cfg.emptyMissing:

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,11 +53,19 @@ flags:
   --explicit-tls      secure the session with AUTH TLS (FTPES)
   --insecure          do not verify the server's TLS certificate
   --parallel N        transfers at a time for mirror (default 4)
-  --delete            mirror: delete what the source lacks
+  --delete            mirror: delete what the source lacks, as the last step
+                      and only if nothing failed (never excluded paths,
+                      symbolic links, nor what the source could not list)
+  --max-delete N      mirror: with more than N deletions due (with 0: any),
+                      delete nothing and fail, listing them
+  --allow-empty-source  mirror: let --delete empty the destination when the
+                      source holds nothing (refused otherwise: a mistyped
+                      path looks like an empty folder on some servers)
   --dry-run           mirror: print the plan, change nothing
   --exclude GLOB      mirror: leave out matching paths (repeatable)
   --checksum          mirror: compare same-size files by checksum, not time
   --timeout D         bound each wait on the server (default 30s)
+  --deadline D        end the whole run after D (exit 1; run again to resume)
   --verbose           print the protocol trace (passwords masked) on stderr
   --json              print results as JSON on stdout
 
@@ -69,11 +78,13 @@ failures (4xx replies, dropped connections) are retried with backoff.
 
 exit codes:
   0    success (mirror: everything up to date)
-  1    the operation failed (mirror: at least one file failed)
+  1    the operation failed (mirror: at least one file or folder failed,
+       or deletions were refused; rm: the path exists but was not removed;
+       --deadline reached)
   2    usage error
   3    could not connect or log in
-  4    a remote or local path does not exist
-  130  interrupted
+  4    the remote or local path named does not exist
+  130  interrupted (SIGINT, SIGTERM); run again to resume
 `
 
 // options are the flags of every command.
@@ -81,8 +92,10 @@ type options struct {
 	active, explicitTLS, insecure bool
 	parallel                      int
 	del, dryRun, checksum         bool
+	maxDelete                     int // -1: no --max-delete
+	allowEmpty                    bool
 	exclude                       globs
-	timeout                       time.Duration
+	timeout, deadline             time.Duration
 	verbose, json                 bool
 	reverse, recursive, parents   bool
 }
@@ -134,7 +147,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fset.BoolVar(&o.dryRun, "dry-run", false, "")
 	fset.BoolVar(&o.checksum, "checksum", false, "")
 	fset.Var(&o.exclude, "exclude", "")
+	o.maxDelete = -1
+	fset.Func("max-delete", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return errors.New("--max-delete takes a number, 0 or more")
+		}
+		o.maxDelete = n
+		return nil
+	})
+	fset.BoolVar(&o.allowEmpty, "allow-empty-source", false, "")
 	fset.DurationVar(&o.timeout, "timeout", ftp.DefaultTimeout, "")
+	fset.DurationVar(&o.deadline, "deadline", 0, "")
 	fset.BoolVar(&o.verbose, "verbose", false, "")
 	fset.BoolVar(&o.json, "json", false, "")
 	switch cmd {
@@ -147,13 +171,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fset.BoolVar(&o.parents, "p", false, "")
 	}
 	pos, err := parseInterspersed(fset, rest)
-	if err == nil && o.parallel < 1 {
+	switch {
+	case err != nil:
+	case o.parallel < 1:
 		err = usageError{"--parallel must be at least 1"}
+	case o.deadline < 0:
+		err = usageError{"--deadline must be positive"}
+	}
+	runCtx := ctx
+	if err == nil && o.deadline > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, o.deadline)
+		defer cancel()
 	}
 	if err == nil {
-		err = e.dispatch(ctx, cmd, pos, &o)
+		err = e.dispatch(runCtx, cmd, pos, &o)
 	}
-	return e.finish(ctx, err)
+	return e.finish(ctx, runCtx, o.deadline, err)
 }
 
 // parseInterspersed parses flags placed before, between or after the
@@ -173,8 +207,9 @@ func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// finish prints err (password masked) and maps it to an exit code.
-func (e *env) finish(ctx context.Context, err error) int {
+// finish prints err (password masked) and maps it to an exit code: ctx
+// is the context of the process, runCtx that of the run (with --deadline).
+func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -191,15 +226,35 @@ func (e *env) finish(ctx context.Context, err error) int {
 		fmt.Fprintln(e.stderr, "run 'ftpsync help' for usage")
 		return exitUsage
 	case ctx.Err() != nil:
+		fmt.Fprintln(e.stderr, "ftpsync: interrupted; run again to resume")
 		return exitInterrupted
+	case deadlinePassed(runCtx):
+		fmt.Fprintf(e.stderr, "ftpsync: --deadline %v reached; run again to resume\n", deadline)
+		return exitFailed
 	case errors.As(err, new(connectError)):
 		return exitConnect
-	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(mirrorError)):
+	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(failure)):
 		return exitNotFound
 	case errors.As(err, &fe):
 		return exitFailed
 	}
 	return exitFailed
+}
+
+// explained is err with a message of its own.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
+// deadlinePassed reports whether ctx's deadline has come: a Conn may see
+// it, and return, before ctx's own timer fires.
+func deadlinePassed(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // connectError wraps a failure to dial or log in.
@@ -208,11 +263,13 @@ type connectError struct{ err error }
 func (e connectError) Error() string { return e.err.Error() }
 func (e connectError) Unwrap() error { return e.err }
 
-// mirrorError wraps the failures of a mirror run.
-type mirrorError struct{ err error }
+// failure wraps an error that is no missing path (exit 1), whatever it
+// wraps: the failures of a mirror run, a path that exists but was not
+// removed or listed.
+type failure struct{ err error }
 
-func (e mirrorError) Error() string { return e.err.Error() }
-func (e mirrorError) Unwrap() error { return e.err }
+func (e failure) Error() string { return e.err.Error() }
+func (e failure) Unwrap() error { return e.err }
 
 func (e *env) dispatch(ctx context.Context, cmd string, pos []string, o *options) error {
 	need := func(lo, hi int, form string) error {
@@ -465,7 +522,7 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		return err
 	}
 	defer p.Close()
-	entries, err := p.List(ctx, t.path)
+	entries, err := e.list(ctx, p, t.path)
 	if err != nil {
 		return err
 	}
@@ -491,6 +548,55 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		fmt.Fprintf(e.stdout, "%-4s %12d  %s  %s\n", en.Type, en.Size, mod, name)
 	}
 	return nil
+}
+
+// list lists dir, or shows the file dir names, checking what a listing
+// alone cannot tell: vsftpd lists a path that does not exist as an empty
+// folder, and a file, or a folder it cannot read, as a lone entry named
+// like it; other servers answer a listing of a file, or of a folder they
+// cannot read, as of a path that does not exist.
+func (e *env) list(ctx context.Context, p *ftp.Pool, dir string) ([]*ftp.Entry, error) {
+	entries, err := p.List(ctx, dir)
+	base := path.Base(dir)
+	selfNamed := len(entries) == 1 && entries[0].Facts == nil && entries[0].Name == base
+	switch {
+	case err == nil && len(entries) > 0 && !selfNamed:
+		return entries, nil
+	case err != nil && !errors.Is(err, ftp.ErrNotDir) && !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	st, serr := p.Stat(ctx, dir)
+	switch {
+	case serr != nil && err != nil:
+		return nil, err
+	case serr != nil:
+		return nil, serr
+	case st.Type != ftp.EntryDir:
+		return []*ftp.Entry{st}, nil
+	case err != nil:
+		return nil, failure{fmt.Errorf("%s exists but cannot be listed: %v", dir, err)}
+	case len(entries) == 0:
+		return entries, nil
+	}
+	// A folder listed as a lone entry named like it: real only if that
+	// entry is in it.
+	if in, ierr := p.Stat(ctx, path.Join(dir, base)); ierr == nil && (in.Type == ftp.EntryDir) == (entries[0].Type == ftp.EntryDir) {
+		return entries, nil
+	}
+	return nil, failure{fmt.Errorf("%s is a folder the server lists as a lone entry named like it, which is not in it: it cannot be read", dir)}
+}
+
+// missingParent explains err, the failure to create or upload to name, by
+// a parent folder that does not exist (exit 4), or returns it unchanged.
+func missingParent(ctx context.Context, p *ftp.Pool, name string, err error) error {
+	parent := path.Dir(name)
+	if errors.Is(err, fs.ErrNotExist) || parent == "." || parent == "/" {
+		return err
+	}
+	if _, serr := p.Stat(ctx, parent); errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("%w (the folder %s does not exist: %w)", err, parent, serr)
+	}
+	return err
 }
 
 type jsonTransfer struct {
@@ -552,7 +658,7 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 	err = p.Upload(ctx, local, remote, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
-		return err
+		return missingParent(ctx, p, remote, err)
 	}
 	if o.json {
 		return e.printJSON(jsonTransfer{"put", remote, local, fi.Size()})
@@ -569,6 +675,7 @@ type jsonSummary struct {
 	Dirs      int                `json:"dirs"`
 	Skipped   int                `json:"skipped"`
 	Deleted   int                `json:"deleted"`
+	Kept      int                `json:"kept"`
 	Failed    int                `json:"failed"`
 	Plan      []ftp.MirrorAction `json:"plan"`
 	Error     string             `json:"error,omitempty"`
@@ -592,13 +699,19 @@ func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) erro
 	status := e.newStatus(o)
 	opts := ftp.MirrorOptions{
 		Direction: dir, Parallel: o.parallel, Delete: o.del, Exclude: o.exclude,
-		DryRun: o.dryRun, Checksum: o.checksum,
+		DryRun: o.dryRun, Checksum: o.checksum, AllowEmptySource: o.allowEmpty,
 		OnAction: func(a ftp.MirrorAction, err error) { status.action(a, err) },
+	}
+	switch {
+	case o.maxDelete == 0:
+		opts.MaxDelete = -1 // none at all
+	case o.maxDelete > 0:
+		opts.MaxDelete = o.maxDelete
 	}
 	sum, err := ftp.Mirror(ctx, p, src, dst, opts)
 	status.done()
 	if o.json {
-		js := jsonSummary{dir.String(), o.dryRun, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Failed, sum.Plan, ""}
+		js := jsonSummary{dir.String(), o.dryRun, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed, sum.Plan, ""}
 		if js.Plan == nil {
 			js.Plan = []ftp.MirrorAction{}
 		}
@@ -609,16 +722,22 @@ func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) erro
 			return jerr
 		}
 	} else {
-		if o.dryRun {
-			for _, a := range sum.Plan {
+		for _, a := range sum.Plan {
+			switch {
+			case o.dryRun:
 				fmt.Fprintf(e.stdout, "would %s %s (%s)\n", a.Op, a.Path, a.Reason)
+			case a.Op == ftp.OpKeep:
+				fmt.Fprintf(e.stdout, "keep %s (%s)\n", a.Path, a.Reason)
 			}
 		}
-		fmt.Fprintf(e.stdout, "mirror %s: %d files (%d bytes) copied, %d directories created, %d up to date, %d deleted, %d failed\n",
-			dir, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Failed)
+		fmt.Fprintf(e.stdout, "mirror %s: %d files (%d bytes) copied, %d directories created, %d up to date, %d deleted, %d kept, %d failed\n",
+			dir, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed)
+	}
+	if errors.Is(err, ftp.ErrEmptySource) {
+		err = fmt.Errorf("%w\n(--allow-empty-source allows it)", err)
 	}
 	if err != nil && sum.Failed > 0 {
-		return mirrorError{err}
+		return failure{err}
 	}
 	return err
 }
@@ -630,17 +749,51 @@ func (e *env) rm(ctx context.Context, rawURL string, o *options) error {
 	}
 	defer p.Close()
 	if o.recursive {
-		if _, err := p.Stat(ctx, t.path); err != nil {
-			return err
-		}
-		err = p.RemoveAll(ctx, t.path)
-	} else {
-		err = p.Delete(ctx, t.path)
+		err = e.removeAll(ctx, p, t.path)
+	} else if err = p.Delete(ctx, t.path); err != nil {
+		err = whyNotDeleted(ctx, p, t.path, err)
 	}
 	if err != nil {
 		return err
 	}
 	return e.report("rm", t.path, o)
+}
+
+// removeAll removes name and all it holds, and checks that it is gone: a
+// server whose listings hide some names (vsftpd hides dot files) would
+// otherwise leave a folder behind after a removal that looked complete.
+func (e *env) removeAll(ctx context.Context, p *ftp.Pool, name string) error {
+	if _, err := p.Stat(ctx, name); err != nil {
+		return err
+	}
+	if err := p.RemoveAll(ctx, name); err != nil {
+		return failure{err}
+	}
+	switch _, err := p.Stat(ctx, name); {
+	case err == nil:
+		return fmt.Errorf("%s is still there after removing what its listings showed (hidden files?)", name)
+	case !errors.Is(err, fs.ErrNotExist):
+		return failure{fmt.Errorf("removed %s, but cannot check that it is gone: %w", name, err)}
+	}
+	return nil
+}
+
+// whyNotDeleted explains a failed DELE of name: many servers answer 550
+// for a directory or a refusal as for a missing file, and vsftpd says only
+// "Delete operation failed", so the path is looked up.
+func whyNotDeleted(ctx context.Context, p *ftp.Pool, name string, err error) error {
+	st, serr := p.Stat(ctx, name)
+	switch {
+	case errors.Is(serr, fs.ErrNotExist) && errors.Is(err, fs.ErrNotExist):
+		return err
+	case errors.Is(serr, fs.ErrNotExist):
+		return fmt.Errorf("%w (%s does not exist: %w)", err, name, serr)
+	case serr != nil:
+		return failure{err}
+	case st.Type == ftp.EntryDir:
+		return failure{explained{name + " is a directory (rm -r removes it and all it holds)", ftp.ErrIsDir}}
+	}
+	return failure{err}
 }
 
 func (e *env) mkdir(ctx context.Context, rawURL string, o *options) error {
@@ -655,7 +808,7 @@ func (e *env) mkdir(ctx context.Context, rawURL string, o *options) error {
 		err = p.MakeDir(ctx, t.path)
 	}
 	if err != nil {
-		return err
+		return missingParent(ctx, p, t.path, err)
 	}
 	return e.report("mkdir", t.path, o)
 }
