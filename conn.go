@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"strings"
@@ -29,8 +30,8 @@ type Conn struct {
 	mu       sync.Mutex // serialises calls
 	busy     bool       // a Response is open
 	features map[string]string
+	can      caps // what the server can do, as FEAT said or trying showed
 	epsvOff  bool // EPSV failed once: PASV for the rest of the session
-	mlsdOff  bool // MLSD failed once: LIST for the rest of the session
 	// listAll starts as WithListAll's choice; with ListAllDetect, List
 	// replaces it with what the server turned out to do. lsDots is set
 	// once a LIST -a has shown "." or "..", so that an empty listing
@@ -135,8 +136,12 @@ func (c *Conn) prepare(ctx context.Context) error {
 		return err
 	}
 	c.features = map[string]string{}
-	if r.class() == 2 {
+	c.can = caps{}
+	if r.class() == 2 && !c.cfg.ignoreFEAT {
 		c.features = parseFeatures(r)
+		c.can.feat = true
+	} else {
+		c.ctl.trace("# ", "no FEAT: MLST, MLSD, SIZE, MDTM and MFMT are each tried when first needed")
 	}
 	if _, ok := c.features["UTF8"]; ok {
 		// Best effort: RFC 2640 servers need no OPTS, others want it.
@@ -177,6 +182,79 @@ func (c *Conn) Features() map[string]string {
 func (c *Conn) hasFeature(name string) bool {
 	_, ok := c.features[name]
 	return ok
+}
+
+// caps is what the server can do: the fast path is FEAT's list, which is
+// trusted when the server answered FEAT; without it (500, 502) each
+// command is tried when it is first needed, and a 500 or 502 ("not
+// implemented") is remembered for the session. Every check of a
+// feature goes through it (may, tried).
+type caps struct {
+	feat   bool              // FEAT answered: its list is trusted
+	absent map[string]*Error // commands found not implemented, and the reply
+	warned map[string]bool   // checks already reported as not possible
+	// sizeDirs says whether SIZE answers for a directory: 0 not known
+	// yet, 1 it refuses, 2 it gives a number (see sizeForDirs).
+	sizeDirs int8
+}
+
+// may reports whether verb is worth sending: FEAT listed it (as feature,
+// or through the feature that implies it: MLST for MLSD), or, without
+// FEAT, nothing has shown it missing yet. The caller holds the lock.
+func (c *Conn) may(verb string) bool {
+	if c.can.absent[verb] != nil {
+		return false
+	}
+	if !c.can.feat {
+		return true
+	}
+	return c.hasFeature(verb) || verb == "MLSD" && c.hasFeature("MLST")
+}
+
+// tried records what a command of verb showed: a 500 or 502 reply means
+// the server does not implement it, for the rest of the session. It
+// reports whether err is such a reply. The caller holds the lock.
+func (c *Conn) tried(verb string, err error) bool {
+	var ferr *Error
+	if !errors.As(err, &ferr) || ferr.Code != 500 && ferr.Code != 502 {
+		return false
+	}
+	if c.can.absent == nil {
+		c.can.absent = map[string]*Error{}
+	}
+	if c.can.absent[verb] == nil {
+		c.can.absent[verb] = ferr
+		c.ctl.trace("# ", fmt.Sprintf("%s is not implemented (%d %s): not sent again in this session", verb, ferr.Code, clip(ferr.Msg)))
+	}
+	return true
+}
+
+// absent returns the remembered refusal of verb for the command verb arg,
+// without sending it, or nil when verb may be sent. The caller holds the
+// lock.
+func (c *Conn) absent(verb, arg string) error {
+	ferr := c.can.absent[verb]
+	if ferr == nil {
+		return nil
+	}
+	return &Error{Cmd: verb + " " + arg, Code: ferr.Code, Msg: ferr.Msg, note: "remembered from earlier in the session: the server does not implement " + verb}
+}
+
+// unchecked reports a check that the server made impossible: check says
+// which, and why, the same words for each path; path is the first path
+// it concerns. The WithDebug trace has it once a session, report (if not
+// nil) each time. The caller holds the lock.
+func (c *Conn) unchecked(check, path string, report func(string)) {
+	if !c.can.warned[check] {
+		if c.can.warned == nil {
+			c.can.warned = map[string]bool{}
+		}
+		c.can.warned[check] = true
+		c.ctl.trace("# ", "warning: "+check+" (first: "+path+")")
+	}
+	if report != nil {
+		report(check)
+	}
 }
 
 // Quit sends QUIT, waits for the goodbye and closes the connection. The

@@ -38,19 +38,33 @@ func (c *Conn) rename(ctx context.Context, from, to string) error {
 	return err
 }
 
-// FileSize returns the size of a file in bytes (SIZE, RFC 3659).
+// FileSize returns the size of a file in bytes (SIZE, RFC 3659). A server
+// that answers 213 without a number (some do for an empty file) gives an
+// error wrapping ErrMalformedReply; one that does not implement SIZE an
+// *Error with its 500 or 502 (remembered: not sent again in the session).
 func (c *Conn) FileSize(ctx context.Context, path string) (size int64, err error) {
-	err = c.locked(ctx, func() (err error) { size, err = c.sizeOf(ctx, path); return err })
+	err = c.locked(ctx, func() (err error) {
+		if size, err = c.sizeOf(ctx, path); err == nil && size < 0 {
+			err = errorf("%w: SIZE %s: the server gave no size", ErrMalformedReply, path)
+		}
+		return err
+	})
 	return size, err
 }
 
-// parseSize reads the 213 reply to SIZE.
+// parseSize reads the 213 reply to SIZE: -1 when it holds no number at
+// all ("213 File status", the answer of some servers for an empty file),
+// which is "size unknown", not a malformed reply.
 func parseSize(r *Reply) (int64, error) {
-	size, err := strconv.ParseInt(strings.TrimSpace(r.Message()), 10, 64)
-	if err != nil || size < 0 {
-		return 0, errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
+	msg := strings.TrimSpace(r.Message())
+	size, err := strconv.ParseInt(msg, 10, 64)
+	switch {
+	case err == nil && size >= 0:
+		return size, nil
+	case !strings.ContainsAny(msg, "0123456789"):
+		return -1, nil
 	}
-	return size, nil
+	return 0, errorf("%w: SIZE reply %q", ErrMalformedReply, clip(r.Message()))
 }
 
 // ModTime returns the modification time of a file (MDTM, RFC 3659), in UTC.
@@ -59,10 +73,15 @@ func (c *Conn) ModTime(ctx context.Context, path string) (t time.Time, err error
 	return t, err
 }
 
-// modTime is ModTime for a caller that holds the lock.
+// modTime is ModTime for a caller that holds the lock. A server that
+// does not implement MDTM is asked once a session.
 func (c *Conn) modTime(ctx context.Context, path string) (time.Time, error) {
+	if err := c.absent("MDTM", path); err != nil {
+		return time.Time{}, err
+	}
 	r, err := c.expect(ctx, 2, "MDTM", path)
 	if err != nil {
+		c.tried("MDTM", err)
 		return time.Time{}, err
 	}
 	t, ok := parseMLSxTime(strings.TrimSpace(r.Message()))
@@ -86,7 +105,12 @@ func (c *Conn) setModTime(ctx context.Context, path string, t time.Time) error {
 	if c.cfg.overloadedMDTM {
 		verb = "MDTM"
 	}
-	_, err := c.expect(ctx, 2, verb, t.UTC().Format("20060102150405")+" "+path)
+	arg := t.UTC().Format("20060102150405") + " " + path
+	if err := c.absent(verb, arg); err != nil {
+		return err
+	}
+	_, err := c.expect(ctx, 2, verb, arg)
+	c.tried(verb, err)
 	return err
 }
 
@@ -112,19 +136,25 @@ func (c *Conn) Stat(ctx context.Context, p string) (*Entry, error) {
 // lock. A refusal that does not say why is checked (probe) before it is
 // taken for a missing path.
 func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
+	return c.statAs(ctx, p, false)
+}
+
+// statAs is stat; forFile is set by a caller that will fail anyway on a
+// directory (Download: RETR refuses it), which spares the check that a
+// number from SIZE is not a directory's (sizeForDirs).
+func (c *Conn) statAs(ctx context.Context, p string, forFile bool) (*Entry, error) {
 	var err error
-	if c.mlst() {
+	usedMLST := false
+	if c.useMLST() {
 		var e *Entry
 		if e, err = c.mlstOf(ctx, p); err == nil {
 			return e, nil
 		}
-	} else {
-		size, serr := c.sizeOf(ctx, p)
+		usedMLST = !c.tried("MLST", err)
+	}
+	if !usedMLST {
+		e, serr := c.statSize(ctx, p, forFile)
 		if serr == nil {
-			e := &Entry{Type: EntryFile, Size: size}
-			if c.hasFeature("MDTM") {
-				e.ModTime, _ = c.modTime(ctx, p)
-			}
 			return e, nil
 		}
 		err = serr
@@ -137,7 +167,7 @@ func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
 		return nil, withFact(err, fact, "")
 	}
 	known := refusals{size: ferr}
-	if c.mlst() {
+	if usedMLST {
 		known = refusals{mlst: ferr}
 	}
 	pr, perr := c.probe(ctx, p, known, 0)
@@ -157,6 +187,62 @@ func (c *Conn) stat(ctx context.Context, p string) (*Entry, error) {
 		return nil, withFact(err, errUnsure, pr.how())
 	}
 	return nil, withFact(err, errThere, "it is there: "+pr.how())
+}
+
+// statSize is stat without MLST: SIZE (and MDTM) for a file. A number
+// from SIZE alone does not make a file where the server gives one for a
+// directory too (sizeForDirs): there a CWD into p that succeeds makes it
+// a directory. The caller holds the lock.
+func (c *Conn) statSize(ctx context.Context, p string, forFile bool) (*Entry, error) {
+	size, err := c.sizeOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !forFile {
+		dirsToo, err := c.sizeForDirs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if dirsToo {
+			dir, _, err := c.tryDir(ctx, p)
+			switch {
+			case err != nil:
+				return nil, err
+			case dir:
+				return &Entry{Type: EntryDir, Size: -1}, nil
+			}
+		}
+	}
+	e := &Entry{Type: EntryFile, Size: size}
+	if c.may("MDTM") {
+		e.ModTime, _ = c.modTime(ctx, p)
+	}
+	return e, nil
+}
+
+// sizeForDirs reports whether SIZE may answer with a number for a
+// directory, found out once a session with SIZE of the working directory:
+// a server that refuses it is taken to refuse every directory. The caller
+// holds the lock.
+func (c *Conn) sizeForDirs(ctx context.Context) (bool, error) {
+	if c.can.sizeDirs == 0 {
+		cwd, err := c.currentDir(ctx)
+		if err != nil {
+			return false, err
+		}
+		_, err = c.sizeOf(ctx, cwd)
+		var ferr *Error
+		switch {
+		case err == nil:
+			c.can.sizeDirs = 2
+			c.ctl.trace("# ", "SIZE answers for a directory: Stat confirms a file with CWD")
+		case errors.As(err, &ferr):
+			c.can.sizeDirs = 1
+		default:
+			return false, err
+		}
+	}
+	return c.can.sizeDirs == 2, nil
 }
 
 // found is what probe found at a path.
@@ -205,7 +291,7 @@ func (c *Conn) probe(ctx context.Context, p string, known refusals, depth int) (
 	var pr presence
 	if known.mlst != nil {
 		pr.note(known.mlst)
-	} else if c.mlst() {
+	} else if c.useMLST() {
 		e, err := c.mlstOf(ctx, p)
 		var ferr *Error
 		switch {
@@ -223,7 +309,9 @@ func (c *Conn) probe(ctx context.Context, p string, known refusals, depth int) (
 			return pr, err
 		}
 		pr.note(ferr)
-		if f, ok := refusalSays(ferr); ok {
+		if c.tried("MLST", err) {
+			// not implemented after all: the other ways below
+		} else if f, ok := refusalSays(ferr); ok {
 			pr.found = f
 			return pr, nil
 		}
@@ -373,15 +461,28 @@ func (c *Conn) mlstOf(ctx context.Context, p string) (*Entry, error) {
 	return nil, errorf("%w: MLST reply without an entry: %q", ErrMalformedReply, clip(r.Message()))
 }
 
-// mlst reports whether Stat uses MLST. The caller holds the lock.
-func (c *Conn) mlst() bool {
-	return c.useMLSx() && c.hasFeature("MLST")
+// useMLST reports whether Stat uses MLST: FEAT lists it, or without
+// FEAT it has not been found missing yet. The caller holds the lock.
+func (c *Conn) useMLST() bool {
+	return !c.cfg.noMLSD && c.may("MLST")
 }
 
-// sizeOf runs SIZE. The caller holds the lock.
+// mlst reports whether both Stat and List use the MLSx commands, so that
+// their entries agree to the second (FS). The caller holds the lock.
+func (c *Conn) mlst() bool {
+	return c.useMLST() && c.useMLSD()
+}
+
+// sizeOf runs SIZE: -1 for a 213 without a number (size unknown). A
+// server that does not implement SIZE is asked once a session; later
+// calls get its refusal at once. The caller holds the lock.
 func (c *Conn) sizeOf(ctx context.Context, p string) (int64, error) {
+	if err := c.absent("SIZE", p); err != nil {
+		return 0, err
+	}
 	r, err := c.expect(ctx, 2, "SIZE", p)
 	if err != nil {
+		c.tried("SIZE", err)
 		return 0, err
 	}
 	return parseSize(r)

@@ -28,15 +28,37 @@ type ftpFS struct {
 	err  error // from finding the root
 }
 
-// remote maps an fs.FS name to a server path, refusing invalid names.
+// remote maps an fs.FS name to a server path, refusing invalid names:
+// those fs.ValidPath refuses, and those a server may read as another name
+// (ambiguous).
 func (f *ftpFS) remote(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
+	if !fs.ValidPath(name) || ambiguous(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	if f.err != nil {
 		return "", &fs.PathError{Op: op, Path: name, Err: f.err}
 	}
 	return path.Join(f.root, name), nil
+}
+
+// ambiguous reports whether a server may read the name as another one,
+// so that an fs.FS over it would give two valid names one file: a
+// backslash, which Windows servers (and some others) take for a path
+// separator ("sub\\b.txt" opening "sub/b.txt"); an element that starts
+// or ends with a space, which servers trim, or that ends with a dot,
+// which Windows drops ("a." opening "a"). Such names are fs.ErrInvalid
+// through FS (the other methods send names as given), and ReadDir leaves
+// them out, as it does names it could not open.
+func ambiguous(name string) bool {
+	if strings.ContainsRune(name, '\\') {
+		return true
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		if elem != "." && (strings.HasPrefix(elem, " ") || strings.HasSuffix(elem, " ") || strings.HasSuffix(elem, ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 // locked runs fn with the server path of name, holding the Conn for the
@@ -121,7 +143,7 @@ func (f *ftpFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(entries))
 	for _, e := range entries {
-		if e.Name != "" && !strings.Contains(e.Name, "/") {
+		if e.Name != "" && !strings.Contains(e.Name, "/") && !ambiguous(e.Name) {
 			out = append(out, dirEntry{e})
 		}
 	}

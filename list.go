@@ -84,20 +84,18 @@ func (c *Conn) List(ctx context.Context, path string) (entries []*Entry, err err
 // carries what the server said or a check found (Error.fact): a vague
 // refusal is never left to be taken for a missing path.
 func (c *Conn) list(ctx context.Context, p string) ([]*Entry, error) {
-	if c.useMLSx() {
+	if c.useMLSD() {
 		ls := c.listMLSD(ctx, p)
-		var ferr *Error
 		switch {
 		case ls.err == nil && !ls.suspicious(p):
 			return ls.entries, nil
 		case ls.err == nil:
 			return c.confirmMLSD(ctx, p, ls)
-		case !errors.As(ls.err, &ferr) || ferr.Code != 500 && ferr.Code != 502:
+		case !c.tried("MLSD", ls.err):
 			return nil, c.listRefused(ctx, p, ls.err)
 		}
-		// Advertised but not understood (seen on Serv-U): LIST from now on.
-		c.mlsdOff = true
-		c.ctl.trace("# ", fmt.Sprintf("MLSD failed (%v); using LIST from now on", ls.err))
+		// Advertised but not understood (seen on Serv-U), or tried
+		// without FEAT: LIST from now on.
 	}
 	if needsDetour(p) {
 		return c.listInside(ctx, p, nil)
@@ -330,8 +328,12 @@ func (c *Conn) cannotEnter(ctx context.Context, p string, refusal *Error, first 
 // it. Paths that LIST cannot take go by a detour (needsDetour).
 func (c *Conn) listRaw(ctx context.Context, dir string) listing {
 	switch {
-	case c.useMLSx():
-		return c.listMLSD(ctx, dir)
+	case c.useMLSD():
+		ls := c.listMLSD(ctx, dir)
+		if !c.tried("MLSD", ls.err) {
+			return ls
+		}
+		return c.listRaw(ctx, dir)
 	case needsDetour(dir):
 		var in listing
 		_, err := c.inDir(ctx, dir, func() error { in = c.listLIST(ctx, ""); return nil })
@@ -498,29 +500,50 @@ func isEntryName(name string) bool {
 	return true
 }
 
-// useMLSx reports whether to use MLSD and MLST.
-func (c *Conn) useMLSx() bool {
-	return !c.cfg.noMLSD && !c.mlsdOff && (c.hasFeature("MLST") || c.hasFeature("MLSD"))
+// useMLSD reports whether List uses MLSD: FEAT lists MLST (or MLSD), or
+// without FEAT MLSD has not been found missing yet. The caller holds the
+// lock.
+func (c *Conn) useMLSD() bool {
+	return !c.cfg.noMLSD && c.may("MLSD")
 }
 
 // NameList returns the names in a directory (NLST): bare names meant for
 // programs (RFC 1123 §4.1.2.7). An empty path lists the working directory.
-// Some servers answer an empty directory with 450 or 550.
+// Some servers answer an empty directory with 450 or 550. On a server that
+// does not implement NLST (500, 502; remembered for the session), it
+// returns the names of List's entries instead, without the directory's
+// path in front.
 func (c *Conn) NameList(ctx context.Context, path string) (names []string, err error) {
 	err = c.locked(ctx, func() (err error) { names, err = c.nameList(ctx, path); return err })
 	return names, err
 }
 
-// nameList runs NLST. The caller holds the lock.
+// nameList runs NLST, or List where the server lacks it. The caller
+// holds the lock.
 func (c *Conn) nameList(ctx context.Context, path string) ([]string, error) {
-	var names []string
-	err := c.listLines(ctx, "NLST", listArg(path), func(line string) {
-		// pure-ftpd lists "." and ".." in NLST; they are no names of files.
-		if base := pathBase(line); line != "" && base != "." && base != ".." {
-			names = append(names, line)
+	if c.can.absent["NLST"] == nil {
+		var names []string
+		err := c.listLines(ctx, "NLST", listArg(path), func(line string) {
+			// pure-ftpd lists "." and ".." in NLST; they are no names of files.
+			if base := pathBase(line); line != "" && base != "." && base != ".." {
+				names = append(names, line)
+			}
+		})
+		if !c.tried("NLST", err) {
+			return names, err
 		}
-	})
-	return names, err
+	}
+	entries, err := c.list(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Name != "" {
+			names = append(names, e.Name)
+		}
+	}
+	return names, nil
 }
 
 // pathBase is path.Base for a name that may or may not hold a directory.

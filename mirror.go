@@ -143,6 +143,10 @@ type MirrorSummary struct {
 	// listing failed or was not trusted.
 	Failed int
 	Plan   []MirrorAction
+	// Unchecked names the checks that the server made impossible (no
+	// SIZE, MLST or MFMT: the size of a file uploaded, say), each once,
+	// sorted: the copies stand, checked only as far as the server allows.
+	Unchecked []string
 }
 
 // node is one file or directory of a tree being compared.
@@ -253,6 +257,8 @@ type mirror struct {
 	root     *os.Root         // the local tree (source up, destination down), nil until open
 
 	dirs, entries int // listed so far, for the limits
+
+	noted func(check string) // hears the checks a copy could not make
 
 	mu      sync.Mutex
 	errs    []error
@@ -854,6 +860,8 @@ func (m *mirror) run(ctx context.Context, sum MirrorSummary) (MirrorSummary, err
 	}
 
 	var mu sync.Mutex
+	unchecked := map[string]bool{}
+	m.noted = func(check string) { mu.Lock(); unchecked[check] = true; mu.Unlock() }
 	jobs := make(chan MirrorAction)
 	workers := m.opts.Parallel
 	if workers <= 0 {
@@ -886,6 +894,7 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
+	sum.Unchecked = slices.Sorted(maps.Keys(unchecked))
 
 	switch {
 	case len(deletes) == 0 || m.refusal != nil:
@@ -987,7 +996,7 @@ func (m *mirror) mkdir(ctx context.Context, rel string) error {
 func (m *mirror) copy(ctx context.Context, rel string) error {
 	remote, _ := m.paths(rel)
 	local := filepath.FromSlash(rel)
-	opts := append(slices.Clip(m.opts.Transfer), withLocalRoot(m.root))
+	opts := append(slices.Clip(m.opts.Transfer), withLocalRoot(m.root), withUnchecked(m.noted))
 	if m.opts.Direction == MirrorDown {
 		return m.pool.Download(ctx, remote, local, append(opts, withListed(m.srcTree.nodes[rel]))...)
 	}

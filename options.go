@@ -45,6 +45,7 @@ type config struct {
 	beforeFirst    func(*transfer) // tests: called as a download is about to wait for its first data
 	noPoller       bool            // tests: downloads wait for their first data with a listener, as where there is no poller
 	listAll        ListAll         // WithListAll
+	ignoreFEAT     bool            // tests: the FEAT reply is ignored, as if the server had none
 }
 
 func newConfig(opts []Option) config {

@@ -192,7 +192,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			p.idle = p.idle[:n-1]
 			p.mu.Unlock()
 			if time.Since(ic.since) >= p.cfg.idleCheck {
-				if err := ic.c.NoOp(ctx); err != nil {
+				if err := ic.c.NoOp(ctx); !answered(err) {
 					p.discard(ic.c)
 					continue
 				}
@@ -293,6 +293,18 @@ func broken(err error) bool {
 	return !errors.As(err, &pe)
 }
 
+// answered reports whether the idle check's NOOP found the session alive:
+// any reply but 421 does, also a refusal ("502 Command not implemented"
+// from servers without NOOP); only a reply that never came, or 421, means
+// the connection is gone.
+func answered(err error) bool {
+	if err == nil {
+		return true
+	}
+	var fe *Error
+	return errors.As(err, &fe) && fe.Code != 421 && !errors.Is(err, ErrClosed)
+}
+
 // isTooManyConnections reports whether a dial failed because the server
 // has no room for another session: 421 as greeting or reply to the login,
 // or a 530 that says so (ProFTPD's MaxClients).
@@ -323,6 +335,10 @@ func IsTransient(err error) bool {
 	}
 	var fe *Error
 	if errors.As(err, &fe) {
+		switch fe.fact {
+		case fs.ErrNotExist, ErrNotDir, ErrIsDir, fs.ErrPermission:
+			return false // a check proved what the path is: asking again changes nothing
+		}
 		return fe.Code/100 == 4
 	}
 	var de *DataConnError

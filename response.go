@@ -24,6 +24,9 @@ type Response struct {
 	done   bool  // the final reply has been read
 	closed bool
 	free   func() // makes the Conn free for other calls
+
+	ascii        *crlfDecoder // an ASCII download's text, or nil (RetrASCII)
+	typeRestored bool         // TYPE I was sent back after it
 }
 
 // Read reads downloaded data.
@@ -34,7 +37,13 @@ func (r *Response) Read(p []byte) (int, error) {
 		}
 		return 0, io.EOF
 	}
-	n, err := r.buf.Read(p)
+	var n int
+	var err error
+	if r.ascii != nil {
+		n, err = r.ascii.Read(p)
+	} else {
+		n, err = r.buf.Read(p)
+	}
 	switch {
 	case err == io.EOF:
 		r.done = true
@@ -59,10 +68,14 @@ func (r *Response) report(f func(n int64)) {
 
 // end completes a download that reached the end of its data.
 func (r *Response) end() error {
-	if err := r.t.finish(); err != nil {
+	err := r.t.finish()
+	if terr := r.restoreType(); err == nil {
+		err = terr
+	}
+	if err != nil {
 		return err
 	}
-	if want := r.t.rep.announced(); want >= 0 && r.offset == 0 && r.t.n < want {
+	if want := r.t.rep.announced(); want >= 0 && r.offset == 0 && r.t.n < want && r.ascii == nil {
 		return errorf("%s: %w: received %d of %d bytes", r.t.cmd, ErrShortTransfer, r.t.n, want)
 	}
 	return nil
@@ -71,7 +84,7 @@ func (r *Response) end() error {
 // WriteTo writes the rest of the download to w; it returns an error, not
 // a short count, when the transfer fails.
 func (r *Response) WriteTo(w io.Writer) (int64, error) {
-	if f, ok := w.(*os.File); ok && !r.done && !r.closed {
+	if f, ok := w.(*os.File); ok && !r.done && !r.closed && r.ascii == nil {
 		if tc, ok := r.t.plainTCP(); ok {
 			return r.spliceTo(tc, f)
 		}
@@ -127,6 +140,9 @@ func (r *Response) Close() error {
 			r.err = err
 		}
 	}
+	if err := r.restoreType(); err != nil && r.err == nil {
+		r.err = err
+	}
 	r.free()
 	return r.err
 }
@@ -150,7 +166,7 @@ func (c *Conn) RetrFrom(ctx context.Context, path string, offset int64) (*Respon
 	if offset < 0 {
 		return nil, errorf("RetrFrom %s: negative offset %d", path, offset)
 	}
-	return c.download(ctx, "RETR", path, offset)
+	return c.download(ctx, path, offset, false)
 }
 
 // download starts a transfer that reads data and returns once the first
@@ -158,15 +174,31 @@ func (c *Conn) RetrFrom(ctx context.Context, path string, offset int64) (*Respon
 // command: a refusal (no such file) is returned here even from a server
 // that keeps the data connection open, and a server that sends no 1xx at
 // all does not stall.
-func (c *Conn) download(ctx context.Context, verb, arg string, offset int64) (*Response, error) {
+//
+// With ascii, the transfer runs in TYPE A (RetrASCII) and TYPE I is
+// restored after it.
+func (c *Conn) download(ctx context.Context, path string, offset int64, ascii bool) (*Response, error) {
 	unlock, err := c.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	r, err := c.startDownload(ctx, verb, arg, offset)
+	if ascii {
+		if err := c.setType(ctx, "A"); err != nil {
+			return nil, err
+		}
+	}
+	r, err := c.startDownload(ctx, "RETR", path, offset)
 	if err != nil {
+		if ascii {
+			if terr := c.setType(ctx, "I"); terr != nil {
+				return nil, errorf("%w (%w)", err, terr)
+			}
+		}
 		return nil, err
+	}
+	if ascii {
+		r.ascii = &crlfDecoder{src: r.buf}
 	}
 	c.busy = true
 	r.free = func() {

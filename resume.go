@@ -35,6 +35,15 @@ type transferConfig struct {
 	// root, when set, holds the local file: its name is relative to root,
 	// and no symbolic link is followed on the way to it.
 	root *os.Root
+	// unchecked, when set, hears of each check the server made impossible
+	// (Mirror's summary).
+	unchecked func(what string)
+}
+
+// withUnchecked has f told of each check that a transfer could not make
+// because the server offers no way to (see MirrorSummary.Unchecked).
+func withUnchecked(f func(what string)) TransferOption {
+	return func(c *transferConfig) { c.unchecked = f }
 }
 
 // withListed gives a Download the remote file's size and time as listed.
@@ -210,8 +219,12 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 	}()
 	total := src.size
 	if total < 0 || off < total || total == 0 {
-		if err := c.fetch(ctx, remote, f, off, total, cfg.progress); err != nil {
+		announced, err := c.fetch(ctx, remote, f, off, total, cfg.progress)
+		if err != nil {
 			return err
+		}
+		if total < 0 && announced >= 0 && off == 0 {
+			total = announced // the 150's "(N bytes)"
 		}
 	} else if cfg.progress != nil {
 		cfg.progress(off, total)
@@ -228,6 +241,9 @@ func (c *Conn) resumeDownload(ctx context.Context, remote, local string, cfg tra
 	}
 	if total >= 0 && fi.Size() != total {
 		return errorf("%w: local %d bytes, remote %d", ErrSizeMismatch, fi.Size(), total)
+	}
+	if total < 0 {
+		c.unchecked(`download size not checked: the server gives none (no SIZE, MLST, listing size or "(N bytes)" in its 150 reply)`, remote, cfg.unchecked)
 	}
 	if !cfg.noChecksum {
 		if err := c.verifyChecksum(ctx, remote, io.NewSectionReader(f, 0, fi.Size()), lp.path(lp.part)); err != nil {
@@ -266,7 +282,7 @@ func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig
 		if !l.coarse {
 			return remoteSource{l.size, l.mod, !l.mod.IsZero()}, nil
 		}
-		if !c.hasFeature("MDTM") || cfg.noModTime && l.size < minResumable {
+		if !c.may("MDTM") || cfg.noModTime && l.size < minResumable {
 			return remoteSource{l.size, l.mod, false}, nil
 		}
 		// Also WithoutModTime, for a file worth resuming: a part is
@@ -280,14 +296,17 @@ func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig
 		}
 		return remoteSource{}, err
 	}
-	e, err := c.stat(ctx, remote)
+	e, err := c.statAs(ctx, remote, true)
 	if err != nil {
 		return remoteSource{}, err
 	}
 	if e.Type == EntryDir {
 		return remoteSource{}, errorf("%s: %w", remote, ErrIsDir)
 	}
-	return remoteSource{e.Size, e.ModTime, !e.ModTime.IsZero()}, nil
+	// A time from a LIST line (the parent's listing, on a server without
+	// MLST and SIZE) is to the minute at best: no ground for a resume.
+	precise := !e.ModTime.IsZero() && (e.Facts != nil || e.Raw == "")
+	return remoteSource{e.Size, e.ModTime, precise}, nil
 }
 
 // serverName names the server in a download's record: the host dialled and
@@ -527,11 +546,12 @@ func (lp *localPart) commit(fi fs.FileInfo) error {
 	return nil
 }
 
-// fetch downloads remote from off into w. The caller holds the lock.
-func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total int64, progress func(int64, int64)) error {
+// fetch downloads remote from off into w; it returns the size that the
+// server's 150 reply announced, or -1. The caller holds the lock.
+func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total int64, progress func(int64, int64)) (int64, error) {
 	r, err := c.startDownload(ctx, "RETR", remote, off)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	if progress != nil {
 		r.report((&progressCount{done: off, total: total, f: progress}).add)
@@ -540,7 +560,7 @@ func (c *Conn) fetch(ctx context.Context, remote string, w io.Writer, off, total
 	if cerr := r.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return r.t.rep.announced(), err
 }
 
 // progressCount counts transferred bytes and reports them. Its add is a
@@ -641,11 +661,11 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	if now, err := f.Stat(); err != nil || now.Size() != total || !now.ModTime().Equal(fi.ModTime()) {
 		return errorf("%s changed while it was being sent: %s not renamed to %s; run again to send it afresh", local, part, remote)
 	}
-	size, err := c.sizeOf(ctx, part)
+	size, err := c.partSize(ctx, part, cfg)
 	if err != nil {
 		return err
 	}
-	if size != total {
+	if size >= 0 && size != total {
 		// Whatever the server did (ignored REST, lost data), the part's
 		// bytes are not known to be the file's: it is not resumed.
 		c.expect(ctx, 2, "DELE", part)
@@ -661,10 +681,13 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	}
 	// The time goes on the part, so that the file appears complete with
 	// it: a rename keeps it.
-	if !cfg.noModTime && c.hasFeature("MFMT") {
-		if err := c.setModTime(ctx, part, fi.ModTime()); err != nil {
+	if !cfg.noModTime && c.may("MFMT") {
+		if err := c.setModTime(ctx, part, fi.ModTime()); err != nil && c.can.absent["MFMT"] == nil {
 			return err
 		}
+	}
+	if !cfg.noModTime && c.can.absent["MFMT"] != nil {
+		c.unchecked("upload modification time not set: the server does not implement MFMT", part, cfg.unchecked)
 	}
 	if err := c.replaceWithPart(ctx, part, remote, total); err != nil {
 		return err
@@ -731,7 +754,7 @@ func (c *Conn) uploadOffset(ctx context.Context, part, record string, want *part
 		}
 		return 0, err
 	}
-	if off < minResumable || off > want.Size {
+	if off < minResumable || off > want.Size { // a size unknown (-1) too
 		return 0, nil
 	}
 	rec, err := c.readRemoteRecord(ctx, record)
@@ -739,6 +762,33 @@ func (c *Conn) uploadOffset(ctx context.Context, part, record string, want *part
 		return 0, err
 	}
 	return off, nil
+}
+
+// partSize returns the size of an uploaded part for the check of the
+// upload: from SIZE, else (SIZE not implemented, or a 213 without a
+// number) from MLST where the server has it; -1 when the server gives
+// none, which is reported as a check not made: the transfer's own count
+// (every byte sent, and the server's 226) is then all there is. The
+// caller holds the lock.
+func (c *Conn) partSize(ctx context.Context, part string, cfg transferConfig) (int64, error) {
+	size, err := c.sizeOf(ctx, part)
+	if err == nil && size >= 0 {
+		return size, nil
+	}
+	if err != nil && c.can.absent["SIZE"] == nil {
+		return 0, err
+	}
+	if c.useMLST() {
+		e, merr := c.mlstOf(ctx, part)
+		switch {
+		case merr == nil && e.Size >= 0:
+			return e.Size, nil
+		case merr != nil && !c.tried("MLST", merr):
+			return 0, merr
+		}
+	}
+	c.unchecked("upload size not checked on the server: it gives none (no SIZE, nor MLST); the transfer's own count stands", part, cfg.unchecked)
+	return -1, nil
 }
 
 // readRemoteRecord reads the record of a remote part; nil when there is

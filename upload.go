@@ -129,6 +129,9 @@ func (t *transfer) closeTLSUpload(tc *tls.Conn) {
 	if err := tc.Handshake(); err != nil { // zero-byte uploads never started it
 		return
 	}
+	if t.n == 0 {
+		t.awaitPreliminary()
+	}
 	if tc.CloseWrite() != nil {
 		return
 	}
@@ -150,5 +153,28 @@ func (t *transfer) closeTLSUpload(tc *tls.Conn) {
 				return
 			}
 		}
+	}
+}
+
+// emptyUploadWait bounds the wait of an empty TLS upload for the server's
+// 150 before it closes the data connection.
+const emptyUploadWait = 5 * time.Second
+
+// awaitPreliminary waits, boundedly, for the first reply to an upload
+// that sent no data: some FTPS servers send their 150 only after the data
+// connection's TLS handshake, and answer 425 to one closed before it (as
+// curl does, the client waits). A server that sends no 1xx costs the
+// bound, once per empty upload.
+func (t *transfer) awaitPreliminary() {
+	if len(t.rep.got) > 0 || t.rep.pending() == nil {
+		return
+	}
+	timer := time.NewTimer(min(emptyUploadWait, t.c.cfg.timeout))
+	defer timer.Stop()
+	select {
+	case res := <-t.rep.pending():
+		t.rep.take(res)
+	case <-timer.C:
+	case <-t.ctx.Done():
 	}
 }

@@ -213,7 +213,7 @@ func (s *session) mode() string {
 }
 
 func (s *session) cmdSIZE(arg string) {
-	if s.below(s.abs(arg), "Could not get file size.") {
+	if s.below(s.abs(arg), "Could not get file size.") || s.minimalSIZE(s.abs(arg)) {
 		return
 	}
 	e, err := s.srv.fs.file(s.abs(arg))

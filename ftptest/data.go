@@ -262,12 +262,17 @@ func (s *session) runData(ctx context.Context, open opener, protect bool, prelim
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	if !s.cfg.noPrelim {
+	body = s.dropOnEarlyClose(conn, body)
+	if !s.cfg.noPrelim && !(protect && s.cfg.engine.late150) {
 		s.send(prelim)
 	}
 	var tc *tls.Conn
+	var secured net.Conn
 	if protect {
 		if tc, err = s.secureData(ctx, conn); err != nil {
+			return err
+		}
+		if secured, err = s.latePreliminary(tc, prelim); err != nil {
 			return err
 		}
 	}
@@ -277,7 +282,7 @@ func (s *session) runData(ctx context.Context, open opener, protect bool, prelim
 	if tc == nil {
 		return body(conn)
 	}
-	if err := body(tc); err != nil {
+	if err := body(secured); err != nil {
 		return err // no close_notify: the peer can tell the data is cut
 	}
 	tc.Close() // a peer gone after the last byte is no failure

@@ -47,6 +47,8 @@ type config struct {
 	vagueErrors   bool     // WithVagueErrors
 	unreadable    []string // WithUnreadableDirs: clean absolute paths
 	literalList   bool     // WithLiteralListArgs
+	minimal       minimal  // ftptest/minimal.go
+	engine        engOpts  // ftptest/engine.go
 }
 
 func defaultConfig() config {

@@ -23,7 +23,7 @@ func (s *session) refuse(code int, err error) {
 }
 
 func (s *session) cmdRETR(arg string) {
-	p := s.abs(arg)
+	p := s.abs(s.pathArg(arg))
 	if s.isUnreadable(p) {
 		s.refuse(550, pathErr("", p, fs.ErrPermission))
 		return
@@ -37,7 +37,7 @@ func (s *session) cmdRETR(arg string) {
 		s.refuse(554, pathErr("retr", p, errOffset))
 		return
 	}
-	s.transfer(fmt.Sprintf("%s (%d bytes)", arg, e.size), true, s.sendBody(e.data[s.prev.rest:]))
+	s.transfer(fmt.Sprintf("%s (%d bytes)", arg, e.size), true, s.sendBody(s.toWire(e.data[s.prev.rest:])))
 }
 
 func (s *session) cmdSTOR(arg string) { s.store(arg, s.prev.rest, false) }
@@ -47,7 +47,7 @@ func (s *session) cmdAPPE(arg string) { s.store(arg, 0, true) }
 // store receives a file into arg: at offset off (truncating after the new
 // data), or after its end with appendTo.
 func (s *session) store(arg string, off int64, appendTo bool) {
-	p := s.abs(arg)
+	p := s.abs(s.pathArg(arg))
 	if s.isUnreadable(p) {
 		s.refuse(550, pathErr("", p, fs.ErrPermission))
 		return
@@ -72,7 +72,7 @@ func (s *session) store(arg string, off int64, appendTo bool) {
 		if _, err := buf.ReadFrom(c); err != nil {
 			return err
 		}
-		if err := commit(buf.Bytes()); err != nil {
+		if err := commit(s.fromWire(buf.Bytes())); err != nil {
 			return fmt.Errorf("%w: %w", errLocal, err)
 		}
 		return nil
@@ -156,8 +156,11 @@ func (s *session) cmdMLSD(arg string) {
 		return
 	}
 	self, err := s.srv.fs.stat(p)
-	if err != nil {
+	if err != nil && !s.listMissing(err) {
 		s.refuse(550, err)
+		return
+	}
+	if err != nil {
 		return
 	}
 	if !self.dir {
@@ -192,6 +195,8 @@ func (s *session) listing(p string, all bool, format func([]entry) []string) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && s.cfg.emptyMissing:
 		entries = nil
+	case s.listMissing(err):
+		return
 	case err != nil:
 		s.refuse(550, err)
 		return

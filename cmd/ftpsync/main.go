@@ -12,6 +12,7 @@
 //	ftpsync [flags] mirror --reverse LOCAL URL
 //	ftpsync [flags] rm [-r] URL
 //	ftpsync [flags] mkdir [-p] URL
+//	ftpsync [flags] doctor [--write-test] [--ca FILE] URL
 //	ftpsync demo
 //
 // Run "ftpsync help" for the flags, credentials and exit codes.

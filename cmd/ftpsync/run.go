@@ -41,6 +41,10 @@ commands:
   mirror --reverse LOCAL URL  make the remote directory a copy of the local one
   rm [-r] URL                 remove a file (-r: a directory and its contents)
   mkdir [-p] URL              create a directory (-p: and missing parents)
+  doctor URL                  probe the server: what works, what does not
+                              (NAT, TLS, missing commands, limits), and the
+                              options and flags to use with it; writes
+                              nothing unless --write-test
   demo                        walk through a session with an in-process server
   help                        show this text
 
@@ -68,6 +72,9 @@ flags:
   --deadline D        end the whole run after D (exit 1; run again to resume)
   --verbose           print the protocol trace (passwords masked) on stderr
   --json              print results as JSON on stdout
+  --write-test        doctor: also create and remove a uniquely named
+                      folder, with an upload and a download in it
+  --cacert FILE       doctor: trust the PEM certificates in FILE for TLS
 
 credentials, first found: the URL; FTP_PASSWORD for the user of the URL;
 ~/.netrc (or $NETRC) by host; anonymous. Passwords are never printed.
@@ -98,6 +105,8 @@ type options struct {
 	timeout, deadline             time.Duration
 	verbose, json                 bool
 	reverse, recursive, parents   bool
+	writeTest                     bool   // doctor --write-test
+	ca                            string // doctor --cacert
 }
 
 type globs []string
@@ -169,6 +178,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fset.BoolVar(&o.recursive, "r", false, "")
 	case "mkdir":
 		fset.BoolVar(&o.parents, "p", false, "")
+	case "doctor":
+		fset.BoolVar(&o.writeTest, "write-test", false, "")
+		fset.StringVar(&o.ca, "cacert", "", "")
 	}
 	pos, err := parseInterspersed(fset, rest)
 	switch {
@@ -319,6 +331,11 @@ func (e *env) dispatch(ctx context.Context, cmd string, pos []string, o *options
 			return err
 		}
 		return e.mkdir(ctx, pos[0], o)
+	case "doctor":
+		if err := need(1, 1, "doctor [--write-test] [--cacert FILE] URL"); err != nil {
+			return err
+		}
+		return e.doctor(ctx, pos[0], o)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
