@@ -51,6 +51,9 @@ func newConn(cfg config, host string, nc net.Conn) *Conn {
 		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: 9})
 	}
 	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host, listAll: cfg.listAll}
+	if cfg.encoding != nil {
+		c.ctl.names = &nameCodec{enc: cfg.encoding}
+	}
 	if cfg.tlsMode != tlsNone {
 		c.tls = newSecure(cfg.tlsConfig, host)
 	}
@@ -143,8 +146,9 @@ func (c *Conn) prepare(ctx context.Context) error {
 	} else {
 		c.ctl.trace("# ", "no FEAT: MLST, MLSD, SIZE, MDTM and MFMT are each tried when first needed")
 	}
-	if _, ok := c.features["UTF8"]; ok {
-		// Best effort: RFC 2640 servers need no OPTS, others want it.
+	if _, ok := c.features["UTF8"]; ok && c.cfg.encoding == nil {
+		// Best effort: RFC 2640 servers need no OPTS, others want it. Not
+		// with WithEncoding: the server would then read names as UTF-8.
 		if _, err := c.send(ctx, "OPTS", "UTF8 ON"); err != nil {
 			return err
 		}

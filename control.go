@@ -47,6 +47,9 @@ type control struct {
 	// by the first transfer (poller), nil where there is none.
 	poll      *poller
 	pollTried bool
+	// names converts names to and from the server's encoding
+	// (WithEncoding, charset.go); nil: bytes pass as they are.
+	names *nameCodec
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -83,6 +86,9 @@ func (c *control) readReply(ctx context.Context, about string) (*Reply, error) {
 func (c *control) sendLine(ctx context.Context, line string) error {
 	if err := c.closedErr(); err != nil {
 		return err
+	}
+	if _, err := c.wireLine(line); err != nil {
+		return err // nothing sent: the connection stays in step
 	}
 	c.reads.start(ctx) // send may read why the server hung up
 	err := c.write(ctx, line)
@@ -126,6 +132,9 @@ func (c *control) sendAside(ctx context.Context, line string) error {
 func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	if err := c.closedErr(); err != nil {
 		return nil, err
+	}
+	if _, err := c.wireLine(line); err != nil {
+		return nil, err // nothing sent: the connection stays in step
 	}
 	c.reads.start(ctx)
 	var reply *Reply
@@ -217,6 +226,10 @@ func (c *control) send(line string) error {
 // writeLine sends one command line, as textproto's PrintfLine would
 // without formatting it.
 func (c *control) writeLine(line string) error {
+	line, err := c.wireLine(line)
+	if err != nil {
+		return err
+	}
 	w := c.text.W
 	w.WriteString(line)
 	w.WriteString("\r\n")
@@ -227,6 +240,11 @@ func (c *control) receive() (*Reply, error) {
 	reply, err := readReply(c.text.R)
 	if err != nil {
 		return nil, err
+	}
+	if c.names != nil {
+		for i, l := range reply.Lines {
+			reply.Lines[i] = c.names.decodeText(l)
+		}
 	}
 	c.traceReply(reply)
 	return reply, nil

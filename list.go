@@ -25,12 +25,12 @@ var maxListing = 256 << 20
 const maxListLine = 64 << 10
 
 // What a line of a listing costs on the heap beyond its bytes, which the
-// entries share (listing memory, in listing_safety_test.go): an Entry (96
+// entries share (listing memory, in listing_safety_test.go): an Entry (120
 // bytes) and its pointer in the slice that List returns, with the slack
 // of append; for an MLSD line also its Facts map (see mlsdCost); for an
 // NLST line its string header in the slice.
 const (
-	listEntryCost  = 120
+	listEntryCost  = 144
 	smallMapCost   = 336
 	bigMapFactCost = 90
 	nameCost       = 24
@@ -371,6 +371,7 @@ func (c *Conn) listMLSD(ctx context.Context, dir string) listing {
 	if err != nil {
 		return listing{err: err}
 	}
+	c.ctl.names.decodeEntries(ls.entries)
 	ls.entries = c.inDirectory(ls.entries)
 	return ls
 }
@@ -462,6 +463,7 @@ func (c *Conn) runLIST(ctx context.Context, all bool, arg string) listing {
 			c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
 		}
 	}
+	c.ctl.names.decodeEntries(ls.entries)
 	ls.entries = c.inDirectory(ls.entries)
 	return ls
 }
@@ -526,7 +528,7 @@ func (c *Conn) nameList(ctx context.Context, path string) ([]string, error) {
 		err := c.listLines(ctx, "NLST", listArg(path), func(line string) {
 			// pure-ftpd lists "." and ".." in NLST; they are no names of files.
 			if base := pathBase(line); line != "" && base != "." && base != ".." {
-				names = append(names, line)
+				names = append(names, c.ctl.names.decodePath(line))
 			}
 		})
 		if !c.tried("NLST", err) {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"golang.org/x/text/encoding"
 )
 
 // DefaultTimeout bounds each wait when no WithTimeout is given: the dial,
@@ -41,11 +43,12 @@ type config struct {
 	location       *time.Location
 	pool           poolConfig // options of NewPool (pool.go)
 	keepAlive      time.Duration
-	fastMiB        time.Duration   // a MiB that comes this fast raises the low-water mark (lowwater.go)
-	beforeFirst    func(*transfer) // tests: called as a download is about to wait for its first data
-	noPoller       bool            // tests: downloads wait for their first data with a listener, as where there is no poller
-	listAll        ListAll         // WithListAll
-	ignoreFEAT     bool            // tests: the FEAT reply is ignored, as if the server had none
+	fastMiB        time.Duration     // a MiB that comes this fast raises the low-water mark (lowwater.go)
+	beforeFirst    func(*transfer)   // tests: called as a download is about to wait for its first data
+	noPoller       bool              // tests: downloads wait for their first data with a listener, as where there is no poller
+	listAll        ListAll           // WithListAll
+	ignoreFEAT     bool              // tests: the FEAT reply is ignored, as if the server had none
+	encoding       encoding.Encoding // WithEncoding; nil: names pass as bytes
 }
 
 func newConfig(opts []Option) config {
@@ -155,3 +158,21 @@ func WithKeepAlive(interval time.Duration) Option {
 // transfers would not see them (.htaccess, the .name.part files of
 // Download and Upload).
 func WithListAll(mode ListAll) Option { return func(c *config) { c.listAll = mode } }
+
+// WithEncoding makes the Conn speak enc (for example
+// simplifiedchinese.GBK, japanese.ShiftJIS, charmap.ISO8859_1 from
+// golang.org/x/text/encoding/...) to a server whose names are not UTF-8:
+// paths in commands are encoded, reply text and the names of listings are
+// decoded, and OPTS UTF8 ON is not sent. Only the tables of the encoding
+// passed in are linked into a program.
+//
+// No name is lost to a wrong guess: a name whose bytes do not decode (and
+// encode back to the same bytes) is kept as its raw bytes in Entry.Name,
+// with one 0xFF byte appended when those bytes would read as UTF-8, and
+// every command converts such a name back to the server's exact bytes; so
+// each listed entry can be fetched, renamed and deleted by its Name,
+// alone or joined to a path. Entry.RawName holds the bytes as sent. A
+// name that enc cannot write is an error, before anything is sent.
+func WithEncoding(enc encoding.Encoding) Option {
+	return func(c *config) { c.encoding = enc }
+}
