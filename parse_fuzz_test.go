@@ -74,6 +74,12 @@ func FuzzListParser(f *testing.F) {
 	addSampleSeeds(f, false)
 	f.Add("LONG.NAME;1\n   2/3  1-JAN-2000 12:00:00 [A,B] (RWED,,,)\nX.;1")
 	f.Add("Name     VV.MM   Created       Changed      Size  Init   Mod   Id\nSAVE03    01.03 2002/09/12 2002/10/11 09:37    11    11     0 KIL001\nMEMBER")
+	// Localised ls dates: CJK in UTF-8 and legacy encodings, European.
+	f.Add("-rwxr-xr-x 2 user group 4096 3月  2 15:13 zxbox\n-rw-r--r-- 1 root root 0 2024年 1月 6日 old file.txt")
+	f.Add("-rw-r--r-- 1 root root 0 11\xd4\xc226\xc8\xd5 15:13 new.txt\n-rw-r--r-- 1 root root 0 2024\xb3\xe2  1\xbf\xf9  6\xc0\xcf x")
+	f.Add("-rw-r--r-- 1 root root 0 2024\xa6\x7e 1\xa4\xeb 6\xa4\xe9 x\n-rw-r--r-- 1 root root 0 11월 26일  15:13 new.txt")
+	f.Add("-rw-r--r-- 1 root root 0  6. Jan 2024  old file.txt\n-rw-r--r-- 1 root root 0 2024-01-06  old\n-rwxr-xr-x 2 u g 4096 Jam  4 00:03 zziplib")
+	f.Add("QSYS            77824 02/23/00 15:09:55 *FILE      QSYS.FILE/\n                                        *MEM       QSYS.FILE/MBR1.MBR")
 	f.Fuzz(func(t *testing.T, listing string) {
 		p := newListParser(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC), time.UTC)
 		lines := strings.Split(listing, "\n")

@@ -22,6 +22,11 @@ func parseListOS400(p *listParser, l *listLine) (*Entry, bool) {
 	if l.field(1) == "*MEM" && l.n >= 3 {
 		return &Entry{Type: EntryFile, Size: -1, Name: l.rest(2)}, true
 	}
+	if l.field(0) == "*MEM" && l.n >= 2 && strings.Contains(l.field(1), "/") {
+		// A member listed under its file, without the owner column:
+		// "                 *MEM       QSYS.FILE/MBR1.MBR".
+		return &Entry{Type: EntryFile, Size: -1, Name: l.rest(1)}, true
+	}
 	size, ok := parseListUint(l.field(1))
 	if !ok {
 		return nil, false

@@ -575,6 +575,19 @@ var listMonths = map[string]int{
 	// Russian (UTF-8)
 	"янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "июн": 6,
 	"июл": 7, "авг": 8, "сен": 9, "окт": 10, "ноя": 11, "дек": 12,
+	// The abbreviations GNU ls prints (glibc's abmon, "LC_ALL=xx_XX.UTF-8
+	// locale abmon", Debian 12 glibc 2.36; the captures are in
+	// testdata/ls-locales) that the lists above lack: Romanian, Norwegian,
+	// Turkish, Ukrainian, Czech and Greek.
+	"ian": 1, "iun": 6, "iul": 7, "des": 12,
+	"oca": 1, "şub": 2, "nis": 4, "haz": 6, "tem": 7, "ağu": 8, "eyl": 9,
+	"eki": 10, "kas": 11, "ara": 12,
+	"січ": 1, "лют": 2, "бер": 3, "кві": 4, "тра": 5, "чер": 6, "лип": 7,
+	"сер": 8, "вер": 9, "жов": 10, "лис": 11, "гру": 12,
+	"led": 1, "úno": 2, "bře": 3, "dub": 4, "kvě": 5, "čen": 6, "čec": 7,
+	"srp": 8, "zář": 9, "říj": 10, "pro": 12,
+	"ιαν": 1, "φεβ": 2, "μαρ": 3, "απρ": 4, "μαΐ": 5, "ιουν": 6, "ιουλ": 7,
+	"αυγ": 8, "σεπ": 9, "οκτ": 10, "νοε": 11, "δεκ": 12,
 }
 
 // parseListMonth returns the number of a month name such as "Jan", "jan.",

@@ -262,13 +262,40 @@ func unixDateless(l *listLine) (unixTail, bool) {
 		return unixTail{}, false
 	}
 	first := l.field(5)
-	if _, _, _, ok := splitListDate(first); ok {
+	if _, _, _, ok := splitListDate(first); ok || isListDigits(first) || digitsThenNonASCII(first) {
+		// "2001-04-27 x", "3月  2 15:13 x", "2024年1月6日 x": a date
+		// this parser does not know.
 		return unixTail{}, false
 	}
-	if _, ok := parseListMonth(first); ok || isListDigits(first) {
+	if _, ok := parseListMonth(first); ok || looksLikeListDate(l, 6) {
+		// "Dec 02  209 pub", "Jam  4 00:03 zziplib": a word where the
+		// month goes, then a day and a time or year.
 		return unixTail{}, false
 	}
 	return unixTail{sizeCol: 4, size: size, name: l.afterOneSpace(4)}, true
+}
+
+// looksLikeListDate reports whether fields k and k+1 are a day of one or
+// two digits and a time or a year, the tail of an ls date.
+func looksLikeListDate(l *listLine, k int) bool {
+	day := l.field(k)
+	if !isListDigits(strings.TrimSuffix(day, ".")) || len(day) > 3 {
+		return false
+	}
+	f := l.field(k + 1)
+	_, _, _, clock := parseListClock(f)
+	return clock || len(f) >= 3 && len(f) <= 4 && isListDigits(f)
+}
+
+// digitsThenNonASCII reports whether s starts with digits followed by a
+// byte outside ASCII, as a CJK date does in any encoding ("3月"), or by a
+// dot, as Czech and Finnish dates do ("26.\u00a0lis", "26.11.").
+func digitsThenNonASCII(s string) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i > 0 && i < len(s) && (s[i] >= utf8.RuneSelf || s[i] == '.')
 }
 
 // isListLetter reports whether c is an ASCII letter.
@@ -338,7 +365,13 @@ func (p *listParser) unixDate(l *listLine, j int) (time.Time, string, bool) {
 	if day, dot := strings.CutSuffix(f, "."); isListDigits(day) && len(day) <= 2 {
 		d, _ := parseListInt(day)
 		if m, ok := parseListMonth(l.field(j + 1)); ok {
-			return p.unixTimeOrYear(l, j+2, m, d) // "29 Jul", "3. Okt"
+			t, name, ok := p.unixTimeOrYear(l, j+2, m, d) // "29 Jul", "3. Okt"
+			if dot && len(l.field(j+2)) == 4 {
+				// German ls pads the year to the width of the time:
+				// " 6. Jan 2024  name".
+				name = strings.TrimPrefix(name, " ")
+			}
+			return t, name, ok
 		}
 		if dot {
 			return time.Time{}, "", false
@@ -448,7 +481,15 @@ func (p *listParser) unixNumericDate(l *listLine, j int) (time.Time, string, boo
 	if hh, mm, ss, ok := parseListClock(l.field(j + 1)); ok {
 		last, h, mi, s = j+1, hh, mm, ss
 	} else if f[4] == '-' {
-		return time.Time{}, "", false
+		// Polish ls prints old dates as "2024-01-06 " (padded to the
+		// width of the time): two spaces, then the name. With one
+		// space the date is too ambiguous to take.
+		end := l.f[j].end
+		if end+2 >= len(l.s) || l.s[end+1] != ' ' {
+			return time.Time{}, "", false
+		}
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.s[end+2:], ok
 	}
 	t, ok := p.date(y, m, d, h, mi, s)
 	if !ok {
@@ -480,48 +521,126 @@ func parseListZone(s string) (*time.Location, bool) {
 	return time.FixedZone("", off), true
 }
 
-// unixCJKDate parses the dates of Korean, Chinese and Japanese locales:
-// "2005년 1월 6일", "2005年 1月 6日", "1月 6日 12:00" and "1月 6日 2005年".
+// unixCJKDate parses the dates of Chinese, Japanese and Korean locales,
+// as GNU ls prints them with and without its translated formats (real
+// captures in testdata/ls-locales):
+//
+//	11月26日 15:13 / 2024年 1月 6日    zh_CN (coreutils 9.1 translation)
+//	11월 26일  15:13 / 2024년  1월  6일  ko_KR
+//	11月 26 15:13 / 1月  6  2024      ja_JP, zh_TW, and zh_CN and ko_KR without the translation
+//	1月 6日 12:00 / 1月 6日 2005年 / 2024年1月6日   other servers
+//
+// The units are matched as bytes, in UTF-8 and in the legacy encodings of
+// these locales (see cjkUnit), so a GBK or Shift_JIS listing parses as
+// well. The name starts after exactly one space.
 func (p *listParser) unixCJKDate(l *listLine, j int) (time.Time, string, bool) {
-	if f := l.field(j); f == "" || f[len(f)-1] < utf8.RuneSelf {
-		return time.Time{}, "", false // every form ends its first field in a CJK unit
-	}
-	if y, ok := cjkNumber(l.field(j), "年", "년"); ok {
-		m, ok1 := cjkNumber(l.field(j+1), "月", "월")
-		d, ok2 := cjkNumber(l.field(j+2), "日", "일")
-		if !ok1 || !ok2 {
-			return time.Time{}, "", false
+	var ymd [3]int // year, month, day; 0 when not given
+	k := j
+	for ; k < l.n && k < j+3; k++ {
+		if !cjkPieces(l.field(k), &ymd) {
+			break
 		}
-		t, ok := p.date(y, m, d, 0, 0, 0)
-		return t, l.rest(j + 3), ok
 	}
-	m, ok1 := cjkNumber(l.field(j), "月", "월")
-	d, ok2 := cjkNumber(l.field(j+1), "日", "일")
-	if !ok1 || !ok2 {
+	y, m, d := ymd[0], ymd[1], ymd[2]
+	if k == j || m == 0 {
 		return time.Time{}, "", false
 	}
-	if y, ok := cjkNumber(l.field(j+2), "年", "년"); ok {
-		t, ok := p.date(y, m, d, 0, 0, 0)
-		return t, l.rest(j + 3), ok
+	if d == 0 {
+		// "11月 26 15:13": the day is a bare number.
+		day := l.field(k)
+		if !isListDigits(day) || len(day) > 2 || y != 0 {
+			return time.Time{}, "", false
+		}
+		d, _ = parseListInt(day)
+		k++
 	}
-	h, mi, _, ok := parseListClock(l.field(j + 2))
-	if !ok {
+	if y != 0 {
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.afterOneSpace(k - 1), ok
+	}
+	if y, ok := cjkYear(l.field(k)); ok {
+		t, ok := p.date(y, m, d, 0, 0, 0)
+		return t, l.afterOneSpace(k), ok
+	}
+	f := l.field(k)
+	h, mi, _, ok := parseListClock(f)
+	if !ok || len(f) > 5 {
 		return time.Time{}, "", false
 	}
 	t, ok := p.yearless(m, d, h, mi)
-	return t, l.rest(j + 3), ok
+	return t, l.afterOneSpace(k), ok
 }
 
-// cjkNumber parses a number followed by one of two unit characters.
-func cjkNumber(s, unit1, unit2 string) (int, bool) {
-	n, ok := strings.CutSuffix(s, unit1)
-	if !ok {
-		n, ok = strings.CutSuffix(s, unit2)
+// cjkYear parses the year that follows a CJK month and day: "2005" or
+// "2005年".
+func cjkYear(f string) (int, bool) {
+	if y, ok := parseListYear(f); ok {
+		return y, true
 	}
-	if !ok {
+	var ymd [3]int
+	if !cjkPieces(f, &ymd) || ymd[0] == 0 || ymd[1] != 0 || ymd[2] != 0 {
 		return 0, false
 	}
-	return parseListInt(n)
+	return ymd[0], true
+}
+
+// cjkPieces parses a field made of numbers each followed by a CJK unit,
+// "2024年1月6日", "11月26日" or "6일", into ymd (year, month, day), in
+// that order and each once, after the units ymd already holds. It reports
+// false for anything else.
+func cjkPieces(f string, ymd *[3]int) bool {
+	if f == "" || f[0] < '0' || f[0] > '9' || f[len(f)-1] < utf8.RuneSelf && !strings.HasSuffix(f, "\xa6\x7e") {
+		return false // every piece starts with a digit and ends in a unit (Big5 年 ends in '~')
+	}
+	for f != "" {
+		i := 0
+		for i < len(f) && i < 4 && f[i] >= '0' && f[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+		unit, n := cjkUnit(f[i:])
+		if n == 0 || ymd[2] != 0 || unit < 2 && ymd[1] != 0 || unit == 0 && ymd[0] != 0 {
+			return false // no unit, or not after the units already read
+		}
+		v, _ := parseListInt(f[:i])
+		if unit == 0 && i != 4 || unit > 0 && (i > 2 || v == 0) {
+			return false
+		}
+		ymd[unit] = v
+		f = f[i+n:]
+	}
+	return true
+}
+
+// cjkUnit reports which date unit s starts with, 0 for the year, 1 for the
+// month and 2 for the day, and its length in bytes (0 for none): 年 月 日
+// and Korean 년 월 일 in UTF-8, and the same characters in GBK/GB18030,
+// Big5, Shift_JIS, EUC-JP and EUC-KR (each checked with iconv; all fifteen
+// legacy pairs differ, so one table serves every encoding).
+func cjkUnit(s string) (unit, n int) {
+	if len(s) >= 3 {
+		switch s[:3] {
+		case "年", "년":
+			return 0, 3
+		case "月", "월":
+			return 1, 3
+		case "日", "일":
+			return 2, 3
+		}
+	}
+	if len(s) >= 2 {
+		switch s[:2] {
+		case "\xc4\xea", "\xa6\x7e", "\x94\x4e", "\xc7\xaf", "\xb3\xe2": // 年 년: GBK, Big5, Shift_JIS, EUC-JP, EUC-KR
+			return 0, 2
+		case "\xd4\xc2", "\xa4\xeb", "\x8c\x8e", "\xb7\xee", "\xbf\xf9": // 月 월
+			return 1, 2
+		case "\xc8\xd5", "\xa4\xe9", "\x93\xfa", "\xc6\xfc", "\xc0\xcf": // 日 일
+			return 2, 2
+		}
+	}
+	return 0, 0
 }
 
 // isListDigits reports whether s is a non-empty string of ASCII digits.
