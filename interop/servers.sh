@@ -3,7 +3,10 @@
 #
 #   servers.sh install              get vsftpd, proftpd, pure-ftpd, pyftpdlib
 #   servers.sh start [VARIANT...]   (re)start instances; VARIANT is one of
-#                                   plain ipv6 nat tls all (default: all)
+#                                   plain ipv6 nat tls wan all (default: all),
+#                                   or an instance name (vsftpd-wan): only
+#                                   those are (re)started, the others are
+#                                   left alone
 #   servers.sh stop [VARIANT...]    stop instances (default: all), idempotent
 #   servers.sh status               show which instances are up
 #   servers.sh ports                print the port map
@@ -15,8 +18,11 @@
 #   INTEROP_VARIANTS  variants for start/stop without arguments (all)
 #
 # Every daemon binds one loopback address only (127.0.0.1 or ::1) and is
-# contacted only there.  127.0.0.2 only ever appears as the address the
-# "nat" instances advertise in their 227 replies (nothing listens on it).
+# contacted there (or through the latency proxy).  127.0.0.2 only ever
+# appears as the address the "nat" instances advertise in their 227 replies
+# (nothing listens on it).
+# 127.0.0.3 is what the "wan" instances advertise: the latency proxy of
+# bench/latproxy listens there, on the same ports, while a benchmark runs.
 # Daemons are stopped by their recorded PID (process group), never by name.
 # See README.md for the port map, credentials and the pitfalls.
 
@@ -32,6 +38,7 @@ FTP_USER=ftpuser
 FTP_PASS=ftppass
 PAM_SERVICE=pasvport-vsftpd           # /etc/pam.d/pasvport-vsftpd
 NAT_ADVERTISED=127.0.0.2              # advertised, never listened on
+WAN_ADVERTISED=127.0.0.3              # advertised; the latency proxy listens there
 
 # Packages that conflict with each other ("Conflicts: ftp-server") or whose
 # maintainer scripts would start a daemon on all addresses: never installed,
@@ -48,13 +55,15 @@ PUREPW_BIN=$ROOT/usr/bin/pure-pw
 
 # ---------------------------------------------------------------------------
 # Instances: "<server>-<kind>".  kind is plain, ipv6, nat, tls (explicit FTPS,
-# AUTH TLS) or ftps (implicit TLS); the user-facing variant "tls" covers both.
+# AUTH TLS), ftps (implicit TLS) or wan (plain, advertising 127.0.0.3 in
+# PASV, where bench/latproxy forwards control and passive ports one to one
+# with a delay); the user-facing variant "tls" covers tls and ftps.
 # Control port = server base + kind offset; passive range is 200 ports at
 # 20000 + (port - 2100) * 200, below the kernel's ephemeral range (32768+).
 # (pure-ftpd caps its sessions at half its passive range: 100 here.)
-# servers: vsftpd proftpd pureftpd pyftpdlib; kinds: plain ipv6 nat tls ftps
+# servers: vsftpd proftpd pureftpd pyftpdlib; kinds: plain ipv6 nat tls ftps wan
 declare -A SERVER_BASE=([vsftpd]=2120 [proftpd]=2130 [pureftpd]=2140 [pyftpdlib]=2150)
-declare -A KIND_OFFSET=([plain]=1 [ipv6]=2 [nat]=3 [tls]=4 [ftps]=5)
+declare -A KIND_OFFSET=([plain]=1 [ipv6]=2 [nat]=3 [tls]=4 [ftps]=5 [wan]=6)
 # pure-ftpd 1.0.50 and pyftpdlib 1.5.7 have no implicit TLS mode.
 ALL_INSTANCES=(
   vsftpd-plain proftpd-plain pureftpd-plain pyftpdlib-plain
@@ -62,6 +71,7 @@ ALL_INSTANCES=(
   vsftpd-nat   proftpd-nat   pureftpd-nat   pyftpdlib-nat
   vsftpd-tls   proftpd-tls   pureftpd-tls   pyftpdlib-tls
   vsftpd-ftps  proftpd-ftps
+  vsftpd-wan   proftpd-wan   pureftpd-wan   pyftpdlib-wan
 )
 
 log()  { printf '[servers] %s\n' "$*" >&2; }
@@ -93,14 +103,14 @@ instances_for() {
   for v in "$@"; do
     case $v in
       all) out+=("${ALL_INSTANCES[@]}") ;;
-      plain|ipv6|nat)
+      plain|ipv6|nat|wan)
         for i in "${ALL_INSTANCES[@]}"; do [[ $(inst_kind "$i") == "$v" ]] && out+=("$i"); done ;;
       tls)
         for i in "${ALL_INSTANCES[@]}"; do [[ $(inst_kind "$i") == tls || $(inst_kind "$i") == ftps ]] && out+=("$i"); done ;;
       *-*)
         printf '%s\n' "${ALL_INSTANCES[@]}" | grep -qx -- "$v" || die "unknown instance '$v'"
         out+=("$v") ;;
-      *) die "unknown variant '$v' (plain, ipv6, nat, tls, all, or an instance like vsftpd-plain)" ;;
+      *) die "unknown variant '$v' (plain, ipv6, nat, tls, wan, all, or an instance like vsftpd-plain)" ;;
     esac
   done
   # de-duplicate, keep order
@@ -289,6 +299,8 @@ start_instance() {
       case $kind in
         nat) lines="pasv_address=$NAT_ADVERTISED
 pasv_addr_resolve=NO" ;;
+        wan) lines="pasv_address=$WAN_ADVERTISED
+pasv_addr_resolve=NO" ;;
         tls|ftps) lines="ssl_enable=YES
 rsa_cert_file=$cert
 rsa_private_key_file=$key
@@ -318,6 +330,7 @@ debug_ssl=YES"
       [[ $kind == ipv6 ]] && use6=on
       case $kind in
         nat) lines="MasqueradeAddress       $NAT_ADVERTISED" ;;
+        wan) lines="MasqueradeAddress       $WAN_ADVERTISED" ;;
         tls|ftps) lines="<IfModule mod_dso.c>
   ModulePath            $PROFTPD_MODDIR
   LoadModule            mod_tls.c
@@ -368,6 +381,7 @@ debug_ssl=YES"
            -O "clf:$dir/xfer.log")          # transfer log
       case $kind in
         nat) cmd+=(-P "$NAT_ADVERTISED") ;;
+        wan) cmd+=(-P "$WAN_ADVERTISED") ;;
         tls) cmd+=(-Y 3 -2 "$RUN/tls/pureftpd.pem") ;;  # 3 = TLS required on control and data
       esac
       ;;
@@ -378,6 +392,7 @@ debug_ssl=YES"
            --user "$FTP_USER" --password "$FTP_PASS" --passive "$pmin-$pmax")
       case $kind in
         nat) cmd+=(--masquerade "$NAT_ADVERTISED") ;;
+        wan) cmd+=(--masquerade "$WAN_ADVERTISED") ;;
         tls) cmd+=(--certfile "$cert" --keyfile "$key") ;;
       esac
       ;;
@@ -489,6 +504,7 @@ write_env() {
     echo "FTP_PASS=$FTP_PASS"
     echo "INTEROP_RUN=$RUN"
     echo "NAT_ADVERTISED_ADDR=$NAT_ADVERTISED"
+    echo "WAN_ADVERTISED_ADDR=$WAN_ADVERTISED"
     if [[ -s $RUN/tls/cert.pem ]]; then
       echo "FTP_TLS_CA=$RUN/tls/cert.pem"
       echo "FTP_TLS_SERVER_NAME=localhost"
@@ -500,6 +516,8 @@ write_env() {
       echo "${key}_ADDR=$(inst_addr "$i")"
       echo "${key}_PASV_PORTS=$(inst_pasv_min "$i")-$(inst_pasv_max "$i")"
       echo "${key}_DATA=$(inst_dir "$i")/data"
+      # where the latency proxy listens for it, when one runs
+      [[ $(inst_kind "$i") == wan ]] && echo "${key}_PROXY_ADDR=$WAN_ADVERTISED:$(inst_port "$i")"
       # the plain instance is also the server's default address
       [[ $(inst_kind "$i") == plain ]] && echo "${key%_PLAIN}_ADDR=$(inst_addr "$i")"
     done
@@ -590,7 +608,7 @@ cmd_ports() {
   done
 }
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local sub=${1:-}; shift || true

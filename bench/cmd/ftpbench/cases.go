@@ -28,6 +28,12 @@ type caseSpec struct {
 	srv        *server // whose CPU time is measured with each run, if not nil
 	loadBefore string  // /proc/loadavg before and after
 	load       string
+	// WAN cases: the proxy the clients go through (it counts their
+	// commands in every run), the files of a run, and whether the case
+	// times the first byte (from the proxy) rather than the run.
+	wan       *wanRun
+	files     int
+	firstByte bool
 }
 
 func (s *server) url(p string) string { return "ftp://" + s.addr + p }

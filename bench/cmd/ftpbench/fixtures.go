@@ -69,6 +69,16 @@ func (b *bench) fixtures() error {
 			return err
 		}
 		b.upOnTmpfs(up, uid, gid)
+		if s.wan {
+			d, err := mk(remoteWan)
+			if err != nil {
+				return err
+			}
+			if err := ensureFiles(d, b.o.wanFiles, b.o.smallSize, uid, gid); err != nil {
+				return err
+			}
+			continue
+		}
 		big := filepath.Join(s.data, remoteBig)
 		if st, err := os.Stat(big); err != nil || !os.SameFile(st, mst) {
 			os.Remove(big)
@@ -103,6 +113,11 @@ func (b *bench) fixtures() error {
 	}
 	if err := os.MkdirAll(filepath.Join(b.o.local, "dl"), 0o755); err != nil {
 		return err
+	}
+	if b.o.cases["wan"] {
+		if err := ensureFiles(filepath.Join(b.o.local, "wan-src"), b.o.wanFiles, b.o.smallSize, -1, -1); err != nil {
+			return err
+		}
 	}
 	return ensureFiles(filepath.Join(b.o.local, "small-src"), b.o.smallCount, b.o.smallSize, -1, -1)
 }

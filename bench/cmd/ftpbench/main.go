@@ -43,6 +43,14 @@ type options struct {
 	upTmpfs    bool
 	baseline   string // another ftpbench binary: its workers run as "ours-before"
 	oursOnly   bool
+	// WAN cases (-cases wan)
+	wanRTT       []time.Duration
+	wanServers   []string
+	wanFiles     int
+	wanConns     int
+	wanHandshake bool
+	wanRate      int64
+	wanTrace     []string
 }
 
 func fatalf(format string, a ...any) {
@@ -53,7 +61,7 @@ func fatalf(format string, a ...any) {
 func main() {
 	worker := flag.String("worker", "", "internal: run one job (JSON) and print its result")
 	var o options
-	var parallel, servers, listServers, cases string
+	var parallel, servers, listServers, cases, wanRTT, wanServers, wanTrace string
 	var bigMiB int
 	flag.IntVar(&o.runs, "runs", 5, "runs of each implementation per case")
 	flag.BoolVar(&o.quick, "quick", false, "~10 s smoke run: tiny sizes, 1 run, vsftpd only; writes to -out (default a temp file)")
@@ -65,7 +73,14 @@ func main() {
 	flag.StringVar(&parallel, "parallel", "4,8", "connection counts for case 4")
 	flag.StringVar(&servers, "servers", "vsftpd,pureftpd", "servers to run against")
 	flag.StringVar(&listServers, "list-servers", "vsftpd,proftpd", "servers for the listing case (pure-ftpd caps listings at 10,000 entries: its -L default)")
-	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2)")
+	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2); wan: the WAN cases through the latency proxy (not with -quick)")
+	flag.StringVar(&wanRTT, "wan-rtt", "20ms,60ms", "WAN cases: round-trip times of the latency proxy")
+	flag.StringVar(&wanServers, "wan-servers", "vsftpd", "WAN cases: servers (their interop wan instances: vsftpd, proftpd, pureftpd, pyftpdlib)")
+	flag.IntVar(&o.wanFiles, "wan-files", 200, "WAN cases: number of small files (of -small-size bytes)")
+	flag.IntVar(&o.wanConns, "wan-conns", 4, "WAN cases: connections of the Mirror case")
+	flag.BoolVar(&o.wanHandshake, "wan-handshake", true, "WAN cases: the server gets each connection 1.5 RTT after the client made it, as over a real link (false: at once)")
+	flag.Int64Var(&o.wanRate, "wan-rate", 0, "WAN cases: cap each connection at this many bytes/s in each direction (0: none)")
+	flag.StringVar(&wanTrace, "wan-trace", "ours", "WAN cases: contenders (ours, jlaffaye, curl, lftp) whose 3-file download and upload are traced line by line into the report at each RTT (empty: none)")
 	flag.StringVar(&o.fixtures, "fixtures", "/tmp/ftpbench", "where the large file's master copy and the captures live (reused across runs)")
 	flag.StringVar(&o.local, "local", defaultLocal(), "local folder for downloaded files and small-file sources (tmpfs preferred)")
 	flag.StringVar(&o.interop, "interop", "../interop/servers.sh", "the interop servers script")
@@ -89,6 +104,9 @@ func main() {
 		parallel, servers, listServers = "4", "vsftpd", "vsftpd"
 		o.profile, o.pkgBench = false, false
 		o.timeout = time.Minute
+		if strings.Contains(","+cases+",", ",wan,") {
+			logf("-quick does not run the WAN cases")
+		}
 		if o.out == "" {
 			o.out = os.TempDir() + "/ftpbench-quick.md"
 		}
@@ -111,6 +129,25 @@ func main() {
 	o.cases = map[string]bool{}
 	for _, c := range strings.Split(cases, ",") {
 		o.cases[strings.TrimSpace(c)] = true
+	}
+	if o.quick {
+		delete(o.cases, "wan")
+	}
+	for _, r := range strings.Split(wanRTT, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(r))
+		if err != nil || d <= 0 {
+			fatalf("bad -wan-rtt %q", wanRTT)
+		}
+		o.wanRTT = append(o.wanRTT, d)
+	}
+	o.wanServers = strings.Split(wanServers, ",")
+	for _, t := range strings.Split(wanTrace, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			o.wanTrace = append(o.wanTrace, t)
+		}
+	}
+	if o.wanFiles < 1 || o.wanConns < 1 {
+		fatalf("-wan-files and -wan-conns must be at least 1")
 	}
 	if o.baseline != "" {
 		abs, err := filepath.Abs(o.baseline)

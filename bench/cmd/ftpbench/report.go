@@ -32,6 +32,8 @@ type report struct {
 	profiles   []profile
 	elapsed    time.Duration
 	failures   int
+	wan        []*wanRun
+	wanErr     []error
 }
 
 func (r *report) add(cs *caseSpec) { r.cases = append(r.cases, cs) }
@@ -130,6 +132,9 @@ func scale(cs *caseSpec, v float64) string {
 	case "entries/s":
 		return fmt.Sprintf("%.0f k", v/1e3)
 	}
+	if v < 100 { // over a network
+		return fmt.Sprintf("%.1f", v)
+	}
 	return fmt.Sprintf("%.0f", v)
 }
 
@@ -226,7 +231,7 @@ func (r *report) headline(b *strings.Builder) {
 	fmt.Fprintf(b, "## Headline\n\n")
 	fmt.Fprintf(b, "| Case | ours (median) | best peer (median) | ours ÷ best peer | ours CPU s (/GiB) | jlaffaye CPU s (/GiB) | ours peak RSS MiB | jlaffaye peak RSS MiB |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, cs := range r.cases {
-		if cs.id == "7" {
+		if cs.id == "7" || cs.wan != nil {
 			continue
 		}
 		for _, group := range groups(cs) {
@@ -327,14 +332,20 @@ func (r *report) markdown() string {
 	if r.o.baseline != "" {
 		b.WriteString(r.baselineSection())
 	}
-	r.headline(&b)
+	loopback := false
+	for _, cs := range r.cases {
+		loopback = loopback || cs.wan == nil
+	}
+	if loopback || len(r.parse) > 0 || r.parseErr != nil {
+		r.headline(&b)
+		fmt.Fprintf(&b, "## Cases\n\n")
+	}
 	var ceiling float64
 	for _, cs := range r.cases {
 		if cs.id == "7" {
 			ceiling = r.median(cs, 0)
 		}
 	}
-	fmt.Fprintf(&b, "## Cases\n\n")
 	if ceiling > 0 {
 		fmt.Fprintf(&b, "The TCP ceiling (case 7, `ceiling-rw` median) is **%.2f GB/s**; \"%% of TCP ceiling\" compares with it. GB/s is 10⁹ bytes per second.\n\n", ceiling/1e9)
 	}
@@ -342,11 +353,12 @@ func (r *report) markdown() string {
 	order := []string{"7", "1a", "1b", "2", "3", "4", "5"}
 	for _, id := range order {
 		for _, cs := range r.cases {
-			if cs.id == id {
+			if cs.id == id && cs.wan == nil {
 				r.table(&b, cs, ceiling)
 			}
 		}
 	}
+	r.wanSection(&b)
 	if len(r.parse) > 0 || r.parseErr != nil {
 		fmt.Fprintf(&b, "### Case 5: parse only (ns and allocations per entry)\n\n")
 		if r.parseErr != nil {

@@ -27,6 +27,11 @@ type server struct {
 	data  string // its data folder on disk
 	tls   bool
 	pid   int // the daemon's pid, for its CPU time; 0 if unknown
+	// wan instances: where the latency proxy listens for it, and its
+	// passive ports (proxied one to one)
+	wan            bool
+	proxyAddr      string
+	pasvLo, pasvHi int
 }
 
 // env holds servers.env.
@@ -98,8 +103,10 @@ func (b *bench) needed() []string {
 			keys = append(keys, k)
 		}
 	}
-	for _, s := range b.o.servers {
-		add(strings.ToUpper(s) + "_PLAIN")
+	if b.o.cases["1"] || b.o.cases["2"] || b.o.cases["3"] || b.o.cases["4"] {
+		for _, s := range b.o.servers {
+			add(strings.ToUpper(s) + "_PLAIN")
+		}
 	}
 	if b.o.cases["5"] {
 		for _, s := range b.o.listSrv {
@@ -109,31 +116,38 @@ func (b *bench) needed() []string {
 	if b.o.tls && (b.o.cases["1"] || b.o.cases["2"]) {
 		keys = append(keys, "VSFTPD_TLS")
 	}
+	if b.o.cases["wan"] {
+		for _, s := range b.o.wanServers {
+			add(strings.ToUpper(s) + "_WAN")
+		}
+	}
 	return keys
 }
 
-// ensureServers (re)reads servers.env and starts the plain and tls
-// variants if an instance this run needs is not answering.
+// instance is the interop instance name of a servers.env prefix.
+func instance(key string) string { return strings.ToLower(strings.ReplaceAll(key, "_", "-")) }
+
+// ensureServers (re)reads servers.env and starts the instances this run
+// needs that are not answering (only those: the others are left alone).
 func (b *bench) ensureServers() error {
+	var missing []string
 	up := func() bool {
+		missing = nil
 		e, err := readEnv()
-		if err != nil {
-			return false
-		}
 		b.env = e
 		for _, k := range b.needed() {
-			if !reachable(e[k+"_ADDR"]) || e[k+"_DATA"] == "" {
-				return false
+			if err != nil || !reachable(e[k+"_ADDR"]) || e[k+"_DATA"] == "" {
+				missing = append(missing, instance(k))
 			}
 		}
-		return true
+		return len(missing) == 0
 	}
 	if !up() {
 		if !b.o.start {
-			return fmt.Errorf("servers %v are not up (run %s start plain tls)", b.needed(), b.o.interop)
+			return fmt.Errorf("servers %v are not up (run %s start %s)", missing, b.o.interop, strings.Join(missing, " "))
 		}
-		logf("starting servers: %s start plain tls", b.o.interop)
-		for _, args := range [][]string{{"install"}, {"start", "plain", "tls"}} {
+		logf("starting servers: %s start %s", b.o.interop, strings.Join(missing, " "))
+		for _, args := range [][]string{{"install"}, append([]string{"start"}, missing...)} {
 			cmd := exec.Command(b.o.interop, args...)
 			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 			if err := cmd.Run(); err != nil {
@@ -150,6 +164,15 @@ func (b *bench) ensureServers() error {
 		name, variant, _ := strings.Cut(k, "_")
 		s := &server{name: strings.ToLower(name), key: k, addr: b.env[k+"_ADDR"], data: b.env[k+"_DATA"], tls: variant == "TLS"}
 		s.label = labels[name]
+		if variant == "WAN" {
+			s.wan, s.proxyAddr = true, b.env[k+"_PROXY_ADDR"]
+			lo, hi, _ := strings.Cut(b.env[k+"_PASV_PORTS"], "-")
+			s.pasvLo, _ = strconv.Atoi(lo)
+			s.pasvHi, _ = strconv.Atoi(hi)
+			if s.proxyAddr == "" || s.pasvLo == 0 || s.pasvHi < s.pasvLo {
+				return fmt.Errorf("%s: no %s_PROXY_ADDR or %s_PASV_PORTS in servers.env (an older servers.sh?)", instance(k), k, k)
+			}
+		}
 		s.pid = b.serverPID(k)
 		if s.tls {
 			s.label += " FTPS"
@@ -175,9 +198,10 @@ type sample struct {
 	// processes during the run (-1: unknown), to tell a run the server's
 	// one core limits.
 	server float64
-	rss    int64   // peak RSS, KiB
-	res    *Result // from a Go worker
-	out    string  // stdout of an external command
+	rss    int64     // peak RSS, KiB
+	res    *Result   // from a Go worker
+	out    string    // stdout of an external command
+	wan    *wanCount // WAN cases: what the proxy saw
 	err    error
 }
 
@@ -318,7 +342,7 @@ func (b *bench) runCase(cs *caseSpec) {
 			if c.runs > 0 && r >= c.runs {
 				continue
 			}
-			s := b.measure(c, srv())
+			s := b.measureWan(cs, c, srv())
 			if s.err != nil {
 				// Someone may have restarted the servers (fresh, empty
 				// data folders) or stopped them: check both, then retry
@@ -326,7 +350,7 @@ func (b *bench) runCase(cs *caseSpec) {
 				logf("  run %d %s failed (%v); checking servers and fixtures, retrying once", r+1, c.name, s.err)
 				if err := b.ensureServers(); err == nil {
 					if err = b.fixtures(); err == nil {
-						s = b.measure(c, srv())
+						s = b.measureWan(cs, c, srv())
 					}
 				}
 			}
@@ -338,9 +362,38 @@ func (b *bench) runCase(cs *caseSpec) {
 			cs.samples[i] = append(cs.samples[i], s)
 		}
 	}
-	b.countCommands(cs)
+	if cs.wan == nil {
+		b.countCommands(cs)
+	} else {
+		// The proxy counted every run's commands: those of the last
+		// good run of each contender.
+		cs.counts = make([]*Result, len(cs.contenders))
+		for i := range cs.contenders {
+			for _, s := range cs.samples[i] {
+				if s.err == nil && s.wan != nil && cs.files > 0 {
+					cs.counts[i] = &Result{Cmds: s.wan.cmds, Verbs: s.wan.verbs, Files: cs.files}
+				}
+			}
+		}
+	}
 	cs.load = loadavg()
 	b.rep.add(cs)
+}
+
+// measureWan is measure, and in a WAN case what the proxy saw of the run.
+func (b *bench) measureWan(cs *caseSpec, c *contender, srv *server) sample {
+	if cs.wan == nil {
+		return b.measure(c, srv)
+	}
+	cs.wan.reset(false)
+	s := b.measure(c, srv)
+	s.wan, _ = cs.wan.take()
+	if s.err == nil && cs.firstByte {
+		if _, ok := s.wan.firstByte(); !ok {
+			s.err = fmt.Errorf("%s: the proxy saw no data byte reach the client", c.name)
+		}
+	}
+	return s
 }
 
 // baselineContenders applies -ours-only and -baseline to cs: it drops the
@@ -463,6 +516,9 @@ func run(o *options) error {
 	}
 	if o.profile && (o.cases["1"] || o.cases["2"]) {
 		b.profiles()
+	}
+	if o.cases["wan"] {
+		b.wan()
 	}
 	b.rep.elapsed = time.Since(start)
 	b.rep.versions = versions()
