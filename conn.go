@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Conn is one FTP session: one control connection. It is safe for use by
@@ -38,6 +39,12 @@ type Conn struct {
 	// without them is suspicious.
 	listAll ListAll
 	lsDots  bool
+	// zone is the time zone of LIST times: WithLocation's, or the offset
+	// found by comparing a LIST time with MDTM (findZone); nil until then,
+	// and LIST times are taken as UTC. zoneAsked is set once the one MDTM
+	// for it has been sent.
+	zone      *time.Location
+	zoneAsked bool
 
 	cur    atomic.Pointer[transfer] // the transfer under way, for Close
 	parked net.Conn                 // the unused data connection of a refused transfer
@@ -50,7 +57,7 @@ func newConn(cfg config, host string, nc net.Conn) *Conn {
 		// connection, and the final reply with it.
 		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: tcpKeepAlive, Interval: tcpKeepAlive, Count: 9})
 	}
-	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host, listAll: cfg.listAll}
+	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host, listAll: cfg.listAll, zone: cfg.location}
 	if cfg.encoding != nil {
 		c.ctl.names = &nameCodec{enc: cfg.encoding}
 	}

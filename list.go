@@ -97,6 +97,16 @@ func (c *Conn) list(ctx context.Context, p string) ([]*Entry, error) {
 		// Advertised but not understood (seen on Serv-U), or tried
 		// without FEAT: LIST from now on.
 	}
+	entries, err := c.listWithLIST(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	c.findZone(ctx, p, entries)
+	return entries, nil
+}
+
+// listWithLIST is list on a server whose listing is LIST.
+func (c *Conn) listWithLIST(ctx context.Context, p string) ([]*Entry, error) {
 	if needsDetour(p) {
 		return c.listInside(ctx, p, nil)
 	}
@@ -108,6 +118,76 @@ func (c *Conn) list(ctx context.Context, p string) ([]*Entry, error) {
 		return c.listInside(ctx, p, &ls)
 	}
 	return ls.entries, nil
+}
+
+// maxZoneOffset bounds the offset findZone accepts: the zones of the
+// world run from UTC-12 to UTC+14.
+const maxZoneOffset = 14 * time.Hour
+
+// findZone finds the time zone of the server's LIST times as FileZilla
+// does, once a session, unless WithLocation gave it: the LIST time of one
+// file of entries (a listing of dir) whose line shows a time of day,
+// against its MDTM time, which is UTC; the difference, rounded to 15
+// minutes, is the offset, applied to entries and to every LIST of the
+// session from then on. It costs one MDTM a session, only on a server
+// that lists with LIST and offers MDTM. The caller holds the lock.
+func (c *Conn) findZone(ctx context.Context, dir string, entries []*Entry) {
+	if c.zone != nil || c.zoneAsked || !c.may("MDTM") {
+		return
+	}
+	var e *Entry
+	for _, x := range entries {
+		if x.Type == EntryFile && x.Name != "" && showsTimeOfDay(x.ModTime) {
+			e = x
+			break
+		}
+	}
+	if e == nil {
+		return // dates only (or no file): the next listing may tell
+	}
+	c.zoneAsked = true
+	name := path.Join(dir, e.Name)
+	utc, err := c.modTime(ctx, name)
+	if err != nil {
+		c.ctl.trace("# ", fmt.Sprintf("LIST times taken as UTC: MDTM %s, to compare with its LIST time, failed: %v", name, err))
+		return
+	}
+	off := e.ModTime.Sub(utc).Round(15 * time.Minute)
+	if off < -maxZoneOffset || off > maxZoneOffset {
+		c.ctl.trace("# ", fmt.Sprintf("LIST times taken as UTC: %s lists at %s, MDTM says %s, %v apart: no time zone is that far", name, e.ModTime.Format(time.DateTime), utc.Format(time.DateTime), off))
+		return
+	}
+	c.zone = time.UTC
+	if off != 0 {
+		c.zone = time.FixedZone(zoneName(off), int(off/time.Second))
+	}
+	c.ctl.trace("# ", fmt.Sprintf("LIST times are in %s: %s lists at %s, MDTM says %s UTC", zoneName(off), name, e.ModTime.Format(time.DateTime), utc.Format(time.DateTime)))
+	for _, x := range entries {
+		if !x.ModTime.IsZero() {
+			x.ModTime = inZone(x.ModTime, c.zone)
+		}
+	}
+}
+
+// showsTimeOfDay reports whether a LIST time t has a time of day, as ls
+// shows for the last six months: not only a date (midnight in the zone
+// it was read in). A file changed at 00:00 sharp is taken for a date.
+func showsTimeOfDay(t time.Time) bool {
+	return !t.IsZero() && t.Hour()+t.Minute()+t.Second() != 0
+}
+
+// inZone reads the wall clock of t (as listed) in loc instead.
+func inZone(t time.Time, loc *time.Location) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+}
+
+// zoneName names the offset off east of UTC: "UTC+08:00", "UTC-03:30".
+func zoneName(off time.Duration) string {
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("UTC%c%02d:%02d", sign, int(off/time.Hour), int(off%time.Hour/time.Minute))
 }
 
 // listing is one parsed listing and what it shows of the directory.
@@ -436,7 +516,7 @@ func (c *Conn) runLIST(ctx context.Context, all bool, arg string) listing {
 	if all {
 		arg = strings.TrimSpace("-a " + arg)
 	}
-	p := newListParser(time.Now(), c.cfg.location)
+	p := newListParser(time.Now(), c.zone)
 	var ls listing
 	ls.hidden = all
 	var err error

@@ -768,13 +768,20 @@ func (m *mirror) planDeletes(ctx context.Context, sum *MirrorSummary) {
 }
 
 // newer reports whether the source file s is newer than its copy d, to
-// the precision both have.
+// the precision both have: the second (MLSD, local files), the minute (a
+// LIST time of day, in the server's zone as the Conn found it), or for a
+// LIST time that shows only a date (ls does for files older than six
+// months) the day, widened by the largest zone offset, since a session
+// that saw only dates could not find the server's zone.
 func newer(s, d node) bool {
 	if s.mod.IsZero() || d.mod.IsZero() {
 		return false
 	}
 	slack := time.Second
-	if s.coarse || d.coarse {
+	switch {
+	case s.coarse && !showsTimeOfDay(s.mod), d.coarse && !showsTimeOfDay(d.mod):
+		slack = 24*time.Hour + maxZoneOffset
+	case s.coarse || d.coarse:
 		slack = time.Minute
 	}
 	return s.mod.Sub(d.mod) >= slack

@@ -403,6 +403,13 @@ func TestMirrorAsksOnlyWhatListingsLack(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, len(tree), sum.Files)
 			for verb, per := range tt.want {
+				if verb == "MDTM" && per > 0 {
+					// Plus one for each Conn (3) that finds the zone of
+					// LIST times (findZone).
+					assert.GreaterOrEqual(t, countVerb(srv, verb), per*len(tree)+1, verb)
+					assert.LessOrEqual(t, countVerb(srv, verb), per*len(tree)+3, verb)
+					continue
+				}
 				assert.Equal(t, per*len(tree), countVerb(srv, verb), verb)
 			}
 			for name := range tree {

@@ -40,8 +40,8 @@ type config struct {
 	tlsMode        tlsMode
 	tlsConfig      *tls.Config
 	debug          io.Writer
-	location       *time.Location
-	pool           poolConfig // options of NewPool (pool.go)
+	location       *time.Location // WithLocation; nil: found once a session (findZone)
+	pool           poolConfig     // options of NewPool (pool.go)
 	keepAlive      time.Duration
 	fastMiB        time.Duration     // a MiB that comes this fast raises the low-water mark (lowwater.go)
 	beforeFirst    func(*transfer)   // tests: called as a download is about to wait for its first data
@@ -52,7 +52,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	cfg := config{timeout: DefaultTimeout, location: time.UTC, fastMiB: fastMiB}
+	cfg := config{timeout: DefaultTimeout, fastMiB: fastMiB}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -123,8 +123,12 @@ func WithTrustedPASVAddress() Option { return func(c *config) { c.trustPASV = tr
 // (passwords masked) and each reply line.
 func WithDebug(w io.Writer) Option { return func(c *config) { c.debug = w } }
 
-// WithLocation sets the time zone of LIST times that carry none
-// (default UTC). MLSD and MDTM times are always UTC.
+// WithLocation sets the time zone of LIST times that carry none, for a
+// caller who knows the server's zone. Without it, a Conn finds the offset
+// of a server that lists with LIST (no MLSD) but answers MDTM, as FileZilla
+// does: once a session, it compares one listed file's LIST time with its
+// MDTM time (which is UTC), rounded to 15 minutes; elsewhere LIST times are
+// taken as UTC. MLSD and MDTM times are always UTC.
 func WithLocation(loc *time.Location) Option {
 	return func(c *config) {
 		if loc != nil {

@@ -49,6 +49,8 @@ type config struct {
 	literalList   bool     // WithLiteralListArgs
 	minimal       minimal  // ftptest/minimal.go
 	engine        engOpts  // ftptest/engine.go
+	// listLocation: WithListLocation (ftptest/timezone.go)
+	listLocation *time.Location
 }
 
 func defaultConfig() config {

@@ -115,7 +115,7 @@ func (s *session) cmdLIST(arg string) {
 			// ls -a lists the directory itself and its parent first.
 			entries = append(s.selfAndParent(p), entries...)
 		}
-		return listLines(entries, time.Now())
+		return listLines(s.inListZone(entries, time.Now()))
 	})
 }
 

@@ -154,7 +154,9 @@ func (d *doctor) dial(ctx context.Context, extra ...ftp.Option) (*ftp.Conn, *tra
 	if d.o.verbose {
 		tb.tee = &lockedWriter{w: d.e.stderr}
 	}
-	opts := []ftp.Option{ftp.WithTimeout(d.o.timeout), ftp.WithDebug(tb)}
+	// LIST times as the server sends them (UTC: no zone, and none found
+	// by the library), for the timezone check to measure.
+	opts := []ftp.Option{ftp.WithTimeout(d.o.timeout), ftp.WithDebug(tb), ftp.WithLocation(time.UTC)}
 	switch d.tlsMode {
 	case "explicit":
 		opts = append(opts, ftp.WithExplicitTLS(d.tlsCfg))

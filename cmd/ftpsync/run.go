@@ -17,8 +17,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pasvport/ftp"
+	"golang.org/x/text/encoding"
 )
 
 // Exit codes, documented in usage.
@@ -68,6 +70,12 @@ flags:
   --dry-run           mirror: print the plan, change nothing
   --exclude GLOB      mirror: leave out matching paths (repeatable)
   --checksum          mirror: compare same-size files by checksum, not time
+  --encoding NAME     the server's names are in NAME (GBK, GB18030, Big5,
+                      Shift_JIS, EUC-KR, ISO-8859-1, windows-1252 …; any
+                      IANA name), not UTF-8: shown and saved as UTF-8, sent
+                      back in NAME; OPTS UTF8 ON is not sent
+  --timezone ZONE     LIST times (which carry no zone) are in ZONE (IANA,
+                      like Asia/Shanghai); MLSD and MDTM times are UTC
   --timeout D         bound each wait on the server (default 30s)
   --deadline D        end the whole run after D (exit 1; run again to resume)
   --verbose           print the protocol trace (passwords masked) on stderr
@@ -78,6 +86,12 @@ flags:
 
 credentials, first found: the URL; FTP_PASSWORD for the user of the URL;
 ~/.netrc (or $NETRC) by host; anonymous. Passwords are never printed.
+
+ls --json gives name_bytes (base64), the server's bytes, when the name
+was decoded (--encoding) or is not UTF-8. get names the local file by
+the decoded name; in one that is still not UTF-8 each such byte is
+written %XX and each '%' %25 (in a name holding '%' and two hex digits
+too), so no two names give the same local one.
 
 Transfers write to .NAME.part and rename when complete, so an interrupted
 get, put or mirror resumes where it stopped when run again; transient
@@ -105,8 +119,10 @@ type options struct {
 	timeout, deadline             time.Duration
 	verbose, json                 bool
 	reverse, recursive, parents   bool
-	writeTest                     bool   // doctor --write-test
-	ca                            string // doctor --cacert
+	writeTest                     bool              // doctor --write-test
+	ca                            string            // doctor --cacert
+	enc                           encoding.Encoding // --encoding; nil: UTF-8
+	loc                           *time.Location    // --timezone; nil: the library's default
 }
 
 type globs []string
@@ -130,13 +146,13 @@ type env struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		io.WriteString(stderr, usageText) // not Fprint: the text holds %XX
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usageText)
+		io.WriteString(stdout, usageText)
 		return exitOK
 	case "demo":
 		if err := demo(ctx, stdout); err != nil {
@@ -170,6 +186,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fset.DurationVar(&o.deadline, "deadline", 0, "")
 	fset.BoolVar(&o.verbose, "verbose", false, "")
 	fset.BoolVar(&o.json, "json", false, "")
+	fset.Func("encoding", "", func(s string) (err error) { o.enc, err = parseEncoding(s); return err })
+	fset.Func("timezone", "", func(s string) (err error) { o.loc, err = parseTimezone(s); return err })
 	switch cmd {
 	case "mirror":
 		fset.BoolVar(&o.reverse, "reverse", false, "")
@@ -478,6 +496,12 @@ func (e *env) connOptions(o *options, t target) []ftp.Option {
 	} else if strings.HasPrefix(t.dialURL, "ftps:") {
 		opts = append(opts, ftp.WithImplicitTLS(tlsCfg))
 	}
+	if o.enc != nil {
+		opts = append(opts, ftp.WithEncoding(o.enc))
+	}
+	if o.loc != nil {
+		opts = append(opts, ftp.WithLocation(o.loc))
+	}
 	if o.verbose {
 		opts = append(opts, ftp.WithDebug(&lockedWriter{w: e.stderr}))
 	}
@@ -525,12 +549,18 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// jsonEntry is one entry of ls --json. NameBytes (base64) holds the
+// name's bytes as the server sent them when Name alone cannot: the name
+// was decoded from --encoding, or is not valid UTF-8 (which JSON cannot
+// hold); the same for TargetBytes.
 type jsonEntry struct {
-	Name    string    `json:"name"`
-	Type    string    `json:"type"`
-	Size    int64     `json:"size"`
-	ModTime time.Time `json:"modTime,omitzero"`
-	Target  string    `json:"target,omitempty"`
+	Name        string    `json:"name"`
+	NameBytes   []byte    `json:"name_bytes,omitempty"`
+	Type        string    `json:"type"`
+	Size        int64     `json:"size"`
+	ModTime     time.Time `json:"modTime,omitzero"`
+	Target      string    `json:"target,omitempty"`
+	TargetBytes []byte    `json:"target_bytes,omitempty"`
 }
 
 func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
@@ -546,7 +576,8 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 	if o.json {
 		out := []jsonEntry{}
 		for _, en := range entries {
-			out = append(out, jsonEntry{en.Name, en.Type.String(), en.Size, en.ModTime, en.Target})
+			out = append(out, jsonEntry{en.Name, nameBytes(en.Name, en.RawName), en.Type.String(), en.Size, en.ModTime,
+				en.Target, nameBytes(en.Target, nil)})
 		}
 		return e.printJSON(out)
 	}
@@ -561,6 +592,9 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		}
 		if en.Target != "" {
 			name += " -> " + en.Target
+		}
+		if !utf8.ValidString(name) {
+			name = escapeName(name) // not mojibake: the bytes, as get names the local file
 		}
 		fmt.Fprintf(e.stdout, "%-4s %12d  %s  %s\n", en.Type, en.Size, mod, name)
 	}
@@ -617,10 +651,12 @@ func missingParent(ctx context.Context, p *ftp.Pool, name string, err error) err
 }
 
 type jsonTransfer struct {
-	Op     string `json:"op"`
-	Remote string `json:"remote"`
-	Local  string `json:"local"`
-	Bytes  int64  `json:"bytes"`
+	Op          string `json:"op"`
+	Remote      string `json:"remote"`
+	RemoteBytes []byte `json:"remote_bytes,omitempty"` // when Remote is not valid UTF-8
+	Local       string `json:"local"`
+	LocalBytes  []byte `json:"local_bytes,omitempty"` // when Local is not valid UTF-8
+	Bytes       int64  `json:"bytes"`
 }
 
 func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
@@ -629,7 +665,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 		return err
 	}
 	defer p.Close()
-	base := path.Base(t.path)
+	base := localName(path.Base(t.path), o.enc)
 	if local == "" {
 		local = base
 	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() {
@@ -646,7 +682,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 		return err
 	}
 	if o.json {
-		return e.printJSON(jsonTransfer{"get", t.path, local, fi.Size()})
+		return e.printJSON(jsonTransfer{"get", t.path, nameBytes(t.path, nil), local, nameBytes(local, nil), fi.Size()})
 	}
 	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", t.path, local, fi.Size())
 	return nil
@@ -678,7 +714,7 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 		return missingParent(ctx, p, remote, err)
 	}
 	if o.json {
-		return e.printJSON(jsonTransfer{"put", remote, local, fi.Size()})
+		return e.printJSON(jsonTransfer{"put", remote, nameBytes(remote, nil), local, nameBytes(local, nil), fi.Size()})
 	}
 	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", local, remote, fi.Size())
 	return nil

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // --timezone works where the system has no zone database (Windows)
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// parseEncoding returns the encoding --encoding names (an IANA or MIME
+// name: GBK, GB18030, Big5, Shift_JIS, EUC-KR, ISO-8859-1, windows-1252
+// …); nil for UTF-8, the default.
+func parseEncoding(name string) (encoding.Encoding, error) {
+	enc, err := ianaindex.IANA.Encoding(name)
+	if enc == nil || err != nil {
+		enc, err = ianaindex.MIME.Encoding(name)
+	}
+	switch {
+	case err != nil || enc == nil:
+		return nil, usageError{fmt.Sprintf("--encoding %q: not an encoding this program knows (try GBK, GB18030, Big5, Shift_JIS, EUC-KR, ISO-8859-1, windows-1252)", name)}
+	case enc == unicode.UTF8:
+		return nil, nil
+	}
+	return enc, nil
+}
+
+// parseTimezone returns the zone --timezone names (IANA: Asia/Shanghai).
+func parseTimezone(name string) (*time.Location, error) {
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "" {
+		return nil, usageError{fmt.Sprintf("--timezone %q: not an IANA time zone (like Asia/Shanghai or UTC)", name)}
+	}
+	return loc, nil
+}
+
+// nameBytes returns the bytes to give beside name in JSON, where
+// encoding/json would replace what is not UTF-8 by U+FFFD: the server's
+// bytes when the library decoded them (raw), else name's own bytes when
+// they are not valid UTF-8; nil when name says it all.
+func nameBytes(name string, raw []byte) []byte {
+	switch {
+	case raw != nil:
+		return raw
+	case !utf8.ValidString(name):
+		return []byte(name)
+	}
+	return nil
+}
+
+// localName returns the local file name for the remote name base (enc
+// is --encoding, nil for UTF-8). Bytes that decode in enc (and encode
+// back to the same bytes) give the decoded name. A name that is still
+// not valid UTF-8 is escaped so that no two names give the same local
+// one: each byte that is not part of valid UTF-8 becomes %XX (upper-case
+// hex) and each '%' becomes %25. A valid name is used as it is unless it
+// holds '%' followed by two hex digits (the form of an escape): then its
+// '%' are escaped too. So every name that is changed holds an escape and
+// no name used as it is does, and unescaping %XX gives the name back.
+func localName(base string, enc encoding.Encoding) string {
+	if !utf8.ValidString(base) && enc != nil {
+		if s, err := enc.NewDecoder().String(base); err == nil && utf8.ValidString(s) {
+			if back, err := enc.NewEncoder().String(s); err == nil && back == base {
+				base = s
+			}
+		}
+	}
+	if utf8.ValidString(base) && !hasEscape(base) {
+		return base
+	}
+	return escapeName(base)
+}
+
+// escapeName writes the bytes of s that are not part of valid UTF-8 as
+// %XX, and '%' as %25.
+func escapeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		case r == '%':
+			b.WriteString("%25")
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// hasEscape reports whether s holds '%' followed by two hex digits.
+func hasEscape(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && isHex(s[i+1]) && isHex(s[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
