@@ -13,6 +13,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +50,7 @@ commands:
                               options and flags to use with it; writes
                               nothing unless --write-test
   demo                        walk through a session with an in-process server
+  version                     print the version of ftpsync and of Go
   help                        show this text
 
 URLs are ftp://[user[:password]@]host[:port]/path (ftps:// for implicit
@@ -153,6 +156,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "help", "-h", "--help", "-help":
 		io.WriteString(stdout, usageText)
+		return exitOK
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionText())
 		return exitOK
 	case "demo":
 		if err := demo(ctx, stdout); err != nil {
@@ -872,4 +878,23 @@ func (e *env) report(op, p string, o *options) error {
 	}
 	fmt.Fprintf(e.stdout, "%s %s\n", op, p)
 	return nil
+}
+
+// versionText says which build of ftpsync this is: the module version that
+// `go install …@version` recorded (or "(devel)" for a build from a clone,
+// then with its VCS revision), and the Go version.
+func versionText() string {
+	v, rev := "(unknown)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && len(s.Value) >= 12:
+				rev = " " + s.Value[:12]
+			case s.Key == "vcs.modified" && s.Value == "true":
+				rev += "+changes"
+			}
+		}
+	}
+	return "ftpsync " + v + rev + " (" + runtime.Version() + ")"
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -431,4 +432,18 @@ func TestBar(t *testing.T) {
 	assert.Contains(t, s, " 50% 512.0 KiB/1.0 MiB 512.0 KiB/s ETA 0:01")
 	assert.Contains(t, bar("x", 10, -1, 1e9), "10 B")
 	assert.Equal(t, "1.5 GiB", size(3<<29))
+}
+
+// TestVersion: version, --version and -version print the build's version
+// and Go's, exit 0 (issue 21, item 15).
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-version"} {
+		t.Run(arg, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), []string{arg}, &out, &errOut, func(string) string { return "" })
+			assert.Equal(t, 0, code, errOut.String())
+			assert.True(t, strings.HasPrefix(out.String(), "ftpsync "), out.String())
+			assert.Contains(t, out.String(), runtime.Version())
+		})
+	}
 }
