@@ -123,7 +123,7 @@ func parseURL(rawURL string) (*url.URL, error) {
 	case err != nil:
 		return nil, errorf("parsing URL: invalid (the URL is not shown: it may hold a password)")
 	case u.Scheme != "ftp" && u.Scheme != "ftps":
-		return nil, errorf("%s: scheme must be ftp:// or ftps://", u.Redacted())
+		return nil, errorf("URL scheme %q: must be ftp:// or ftps:// (the URL is not shown: it may hold a password)", u.Scheme)
 	}
 	return u, nil
 }

@@ -271,7 +271,7 @@ func TestDoctorText(t *testing.T) {
 	r := ftpsync(t, nil, "doctor", srv.URL())
 	require.Equal(t, exitOK, r.code, r.stderr)
 	out := r.stdout
-	assert.True(t, strings.HasPrefix(out, "ftpsync doctor ftp://"+srv.User()+":xxxxx@"), out)
+	assert.True(t, strings.HasPrefix(out, "ftpsync doctor ftp://"+srv.User()+":****@"), out)
 	assert.NotContains(t, out, srv.Password())
 	for _, s := range []string{"\nsession\n", "\ncommands\n", "\ndata\n", "\ntls\n", "\nlimits\n", "\nuse with this server\n"} {
 		assert.Contains(t, out, s)

@@ -412,7 +412,7 @@ func (e *env) parseTarget(raw string) (target, error) {
 	}
 	dial := *u
 	dial.Path, dial.RawPath, dial.RawQuery, dial.Fragment = "/", "", "", ""
-	return target{dialURL: dial.String(), path: p, display: u.Redacted()}, nil
+	return target{dialURL: dial.String(), path: p, display: masked(u)}, nil
 }
 
 // redactRaw hides what may be a password in a URL that does not parse.
@@ -897,4 +897,16 @@ func versionText() string {
 		}
 	}
 	return "ftpsync " + v + rev + " (" + runtime.Version() + ")"
+}
+
+// masked is the URL with its password, if any, shown as ****: the mask of
+// every password the library and ftpsync print (url.Redacted's is xxxxx).
+func masked(u *url.URL) string {
+	if _, ok := u.User.Password(); !ok {
+		return u.String()
+	}
+	m := *u
+	m.User = url.User(u.User.Username()) // UserPassword would escape the *s
+	user := m.User.String()
+	return strings.Replace(m.String(), "//"+user+"@", "//"+user+":****@", 1)
 }
