@@ -208,3 +208,43 @@ func TestInteropMirrorSafety(t *testing.T) {
 		})
 	}
 }
+
+// TestInteropMirrorUpRemoteLink: Mirror up with Delete never empties a
+// remote folder that is a symbolic link to another (pyftpdlib's MLSD lists
+// such a link as a folder): the files of the link's target, outside the
+// tree, stay (found by review; on the code before, precious.txt was gone).
+func TestInteropMirrorUpRemoteLink(t *testing.T) {
+	env := interopEnv(t)
+	for _, server := range interopServers {
+		t.Run(server, func(t *testing.T) {
+			key := strings.ToUpper(server)
+			addr, data := env[key+"_PLAIN_ADDR"], env[key+"_PLAIN_DATA"]
+			if addr == "" || data == "" {
+				interopMissing(t, key+"_PLAIN_ADDR or _DATA not in servers.env: the server did not start")
+			}
+			name := fmt.Sprintf("mlink-%d-%d", os.Getpid(), time.Now().UnixNano())
+			disk := filepath.Join(data, name)
+			diskTree(t, disk, map[string]string{"shared/precious.txt": "outside the tree", "site/a.txt": "a"})
+			link := filepath.Join(disk, "site", "shared")
+			require.NoError(t, os.Symlink("../shared", link))
+			if u, err := user.Lookup("ftpuser"); err == nil && os.Geteuid() == 0 {
+				uid, _ := strconv.Atoi(u.Uid)
+				gid, _ := strconv.Atoi(u.Gid)
+				require.NoError(t, os.Lchown(link, uid, gid))
+			}
+			local := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(local, "a.txt"), []byte("a"), 0o644))
+			p, err := ftp.NewPool("ftp://"+env["FTP_USER"]+":"+env["FTP_PASS"]+"@"+addr+"/", 2,
+				ftp.WithTimeout(15*time.Second), ftp.WithRetry(2, time.Minute, 50*time.Millisecond))
+			require.NoError(t, err)
+			defer p.Close()
+			sum, err := ftp.Mirror(context.Background(), p, local, name+"/site", ftp.MirrorOptions{Direction: ftp.MirrorUp, Delete: true})
+			t.Logf("summary %+v, err %v", sum, err)
+			got, rerr := os.ReadFile(filepath.Join(disk, "shared", "precious.txt"))
+			require.NoError(t, rerr, "the link's target keeps its files")
+			assert.Equal(t, "outside the tree", string(got))
+			_, lerr := os.Lstat(link)
+			assert.NoError(t, lerr, "the link is kept")
+		})
+	}
+}

@@ -1019,12 +1019,49 @@ func (m *mirror) copy(ctx context.Context, rel string) error {
 // entries the listing showed in it, deepest first; a directory that holds
 // anything else is not removed (its RMD or rmdir fails).
 func (m *mirror) remove(ctx context.Context, a MirrorAction) error {
+	gone := map[string]bool{}
+	if m.opts.Direction == MirrorUp && a.Dir {
+		var err error
+		if gone, err = m.provenFolders(ctx, a.Path); err != nil || gone[a.Path] {
+			return err
+		}
+	}
 	for _, rel := range append(slices.Clone(m.doomed[a.Path]), a.Path) {
+		if gone[rel] {
+			continue
+		}
 		if err := m.removeOne(ctx, rel, m.dstTree.nodes[rel].dir); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// provenFolders checks, before anything in the remote folder rel is
+// deleted, that rel and every folder below it that the plan would empty
+// is a folder: RMD answers that it is not empty, or removes it when it is
+// empty (those are returned as gone). pyftpdlib's MLSD lists a symbolic
+// link to a folder as a folder, and emptying it would delete the files of
+// the link's target, outside the tree; RMD of the link fails.
+func (m *mirror) provenFolders(ctx context.Context, rel string) (gone map[string]bool, err error) {
+	gone = map[string]bool{}
+	dirs := []string{rel}
+	for _, d := range m.doomed[rel] {
+		if m.dstTree.nodes[d].dir {
+			dirs = append(dirs, d)
+		}
+	}
+	slices.Sort(dirs) // a folder before what is in it
+	for _, d := range dirs {
+		remote, _ := m.paths(d)
+		switch err := m.pool.RemoveDir(ctx, remote); {
+		case err == nil:
+			gone[d] = true
+		case !errors.Is(err, ErrDirNotEmpty):
+			return nil, errorf("%s: kept: the server did not confirm it is a folder (a link to one?): %w", d, err)
+		}
+	}
+	return gone, nil
 }
 
 func (m *mirror) removeOne(ctx context.Context, rel string, dir bool) error {
