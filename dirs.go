@@ -203,11 +203,20 @@ func (c *Conn) removeAll(ctx context.Context, p string, depth int) error {
 	if depth > 1000 {
 		return errorf("RemoveAll %s: deeper than 1000 levels", p)
 	}
-	entries, err := c.list(ctx, p)
-	switch {
+	// Only a folder that RMD says is not empty is emptied (an empty one
+	// RMD removes): a server that lists a link to a folder as a folder,
+	// and refuses DELE of the link, would otherwise have the link's target
+	// emptied, outside the tree.
+	switch err := c.remove(ctx, p, true); {
+	case err == nil:
+		return nil
 	case errors.Is(err, ErrNotDir):
 		return c.explain(ctx, derr, p, false) // a file DELE did not remove
-	case err != nil:
+	case !errors.Is(err, ErrDirNotEmpty):
+		return err
+	}
+	entries, err := c.list(ctx, p)
+	if err != nil {
 		return err
 	}
 	unread := 0

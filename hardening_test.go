@@ -1471,3 +1471,39 @@ func openFDs(t *testing.T) int {
 	}
 	return len(entries)
 }
+
+// TestRemoveAllDoesNotEmptyALink: a server that refuses DELE of a link to a
+// folder and answers RMD of it "Not a directory" (while a listing would
+// show the target's files) gets no DELE of anything inside: RemoveAll
+// empties only what RMD says is a folder that is not empty.
+func TestRemoveAllDoesNotEmptyALink(t *testing.T) {
+	srv := newRawServer(t, func(s *rawConn) {
+		s.login()
+		s.cmd("DELE", "550 link: Operation not permitted\r\n")
+		s.cmd("RMD", "550 link: Not a directory\r\n")
+		for range 100 { // the checks that follow, then QUIT
+			l := s.line()
+			if l == "" {
+				return
+			}
+			v := strings.ToUpper(strings.Fields(l + " x")[0])
+			assert.NotContains(s.srv.t, []string{"DELE", "EPSV", "PASV", "LIST", "MLSD"}, v, "sent %q", l)
+			switch v {
+			case "QUIT":
+				s.send("221 Bye\r\n")
+				return
+			case "PWD":
+				s.send("257 \"/\"\r\n")
+			case "CWD":
+				s.send("250 OK\r\n")
+			default:
+				s.send("502 Not implemented\r\n")
+			}
+		}
+	})
+	c := dialRaw(t, srv, 5*time.Second)
+	err := c.RemoveAll(context.Background(), "link")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, fs.ErrNotExist)
+	require.NoError(t, c.Quit(context.Background()))
+}
