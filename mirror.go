@@ -126,6 +126,13 @@ type MirrorOptions struct {
 	// OnAction, if not nil, is called after each action is done, with its
 	// outcome; from several goroutines at once when Parallel > 1.
 	OnAction func(a MirrorAction, err error)
+	// OnProgress, if not nil, is called as a file's data moves, with the
+	// file's path relative to the roots (slash-separated), the bytes of
+	// the file complete so far (a resumed part included) and its size, or
+	// -1 when unknown. It tells apart the files of a run with Parallel > 1,
+	// which WithProgress in Transfer cannot; it is called from several
+	// goroutines at once then, and must return quickly.
+	OnProgress func(path string, done, total int64)
 	// Transfer options for every Download or Upload (WithProgress is
 	// called from several goroutines at once when Parallel > 1).
 	Transfer []TransferOption
@@ -1004,6 +1011,9 @@ func (m *mirror) copy(ctx context.Context, rel string) error {
 	remote, _ := m.paths(rel)
 	local := filepath.FromSlash(rel)
 	opts := append(slices.Clip(m.opts.Transfer), withLocalRoot(m.root), withUnchecked(m.noted))
+	if f := m.opts.OnProgress; f != nil {
+		opts = append(opts, WithProgress(func(done, total int64) { f(rel, done, total) }))
+	}
 	if m.opts.Direction == MirrorDown {
 		return m.pool.Download(ctx, remote, local, append(opts, withListed(m.srcTree.nodes[rel]))...)
 	}

@@ -541,3 +541,37 @@ func TestMirrorListedSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorProgressNamesFiles checks that OnProgress tells the files of a
+// parallel run apart: each file's last call reports its whole size.
+func TestMirrorProgressNamesFiles(t *testing.T) {
+	for _, dir := range []MirrorDirection{MirrorDown, MirrorUp} {
+		t.Run(map[MirrorDirection]string{MirrorDown: "down", MirrorUp: "up"}[dir], func(t *testing.T) {
+			srv := newServer(t)
+			tree := mirrorTree(t)
+			src, dst, _ := mirrorSides(t, srv, dir, tree, "/pub/tree", "/backup/tree")
+			p := newTestPool(t, srv, 4)
+			var mu sync.Mutex
+			last := map[string]int64{}
+			_, err := Mirror(context.Background(), p, src, dst, MirrorOptions{
+				Direction: dir,
+				Parallel:  4,
+				OnProgress: func(path string, done, total int64) {
+					mu.Lock()
+					defer mu.Unlock()
+					last[path] = done
+				},
+			})
+			require.NoError(t, err)
+			want := map[string]int64{}
+			for name, data := range tree {
+				if !strings.HasSuffix(name, "/") && len(data) > 0 {
+					want[name] = int64(len(data))
+				}
+			}
+			for name, size := range want {
+				assert.Equal(t, size, last[name], name)
+			}
+		})
+	}
+}
