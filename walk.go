@@ -24,6 +24,9 @@ import (
 // error, so that a server presenting an endless tree cannot keep the walk
 // going for ever. WalkLimited sets other bounds.
 //
+// A root of "" walks the working directory, as List("") lists it: the
+// paths given to fn are then relative to it ("" for the root itself).
+//
 // fn may call other methods of the Conn: the walk holds no lock between
 // calls.
 func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
@@ -33,7 +36,7 @@ func (c *Conn) Walk(ctx context.Context, root string, fn fs.WalkDirFunc) error {
 // WalkLimited is Walk within lim; its zero fields take the defaults.
 func (c *Conn) WalkLimited(ctx context.Context, root string, lim WalkLimits, fn fs.WalkDirFunc) error {
 	w := &walker{c: c, lim: lim.withDefaults(), fn: fn}
-	e, err := c.Stat(ctx, root)
+	e, err := c.walkRoot(ctx, root)
 	if err != nil {
 		err = fn(root, nil, err)
 	} else {
@@ -43,6 +46,16 @@ func (c *Conn) WalkLimited(ctx context.Context, root string, lim WalkLimits, fn 
 		return nil
 	}
 	return err
+}
+
+// walkRoot returns the entry of a walk's root. The working directory ("")
+// is a directory by definition: Stat would ask the server about an empty
+// name, which only MLST answers (SIZE "" fails on vsftpd).
+func (c *Conn) walkRoot(ctx context.Context, root string) (*Entry, error) {
+	if root == "" {
+		return &Entry{Type: EntryDir, Size: -1}, nil
+	}
+	return c.Stat(ctx, root)
 }
 
 // WalkLimits bound a walk of a server's tree (Walk, Mirror), so that a
