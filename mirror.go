@@ -235,6 +235,12 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 	}
 	m := &mirror{pool: p, opts: opts, lim: opts.Limits.withDefaults(), src: src, dst: dst, parts: map[string]int64{}}
 	defer m.close()
+	// The connections the run will use log in while the first lists.
+	wctx, stop := context.WithCancel(ctx)
+	var warming sync.WaitGroup
+	warming.Go(func() { p.warm(wctx, m.workers()) })
+	defer warming.Wait()
+	defer stop()
 	var err error
 	if m.srcTree, err = m.scanSource(ctx); err != nil {
 		return sum, errorf("mirror: source %s: %w", src, err)
@@ -262,6 +268,9 @@ type mirror struct {
 	dstTree  *side
 	parts    map[string]int64 // remote ".name.part" files of an upload's destination, by path
 	root     *os.Root         // the local tree (source up, destination down), nil until open
+	// dstExists says that the remote destination's listing held up (see
+	// trusted): it is a directory, there is nothing to create.
+	dstExists bool
 
 	dirs, entries int // listed so far, for the limits
 
@@ -354,6 +363,7 @@ func (m *mirror) scanDest(ctx context.Context) (*side, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return newSide(), nil
 		}
+		m.dstExists = err == nil
 		return s, err
 	}
 	root, err := os.OpenRoot(m.dst)
@@ -438,92 +448,142 @@ func (m *mirror) scanLocal(fsys fs.FS, name string, s *side, isSrc bool) error {
 	})
 }
 
-// scanRemote reads a remote tree, breadth first. A listing that may be
-// the server's answer for something other than the directory's contents
-// is checked (see trusted); one that fails, or is not trusted, leaves its
-// directory unlisted and the run failed, except at the root, whose
-// failure ends the scan.
+// scanRemote reads a remote tree, breadth first, the directories of a
+// level listed in parallel across the Pool (over a network each listing
+// costs round trips that need not wait for one another), and taken in
+// order. A listing that may be the server's answer for something other
+// than the directory's contents is checked (see trusted); one that fails,
+// or is not trusted, leaves its directory unlisted and the run failed,
+// except at the root, whose failure ends the scan.
 func (m *mirror) scanRemote(ctx context.Context, root string, s *side, isSrc bool) error {
-	queue := []string{"."}
-	for len(queue) > 0 {
-		rel := queue[0]
-		queue = queue[1:]
-		dir := remotePath(root, rel)
-		entries, err := m.list(ctx, dir)
-		if err == nil {
-			m.dirs++
-			m.entries += len(entries)
-			if err := m.lim.check(dir, m.dirs, m.entries); err != nil {
-				return err
+	level := []string{"."}
+	for len(level) > 0 {
+		var next []string
+		for len(level) > 0 {
+			// A few at a time, so that the limits are checked as the
+			// listings come, and few are held at once.
+			batch := level[:min(len(level), 2*m.workers())]
+			level = level[len(batch):]
+			listed := m.listLevel(ctx, root, batch)
+			for i, rel := range batch {
+				sub, err := m.take(ctx, root, rel, listed[i], s, isSrc)
+				if err != nil {
+					return err
+				}
+				next = append(next, sub...)
 			}
-			err = m.trusted(ctx, dir, rel, entries, s, isSrc)
 		}
-		if err != nil {
-			switch {
-			case rel != "." || ctx.Err() != nil:
-			case errors.Is(err, ErrNotDir):
-				return errorf("%s is not a directory: %w", dir, err)
-			case errors.Is(err, fs.ErrNotExist):
-				// Many servers answer MLSD of a file, or of a folder
-				// they cannot read, as of a missing path.
-				return m.whyNotDir(ctx, dir, err)
+		level = next
+	}
+	return nil
+}
+
+// dirListing is the outcome of one directory's listing.
+type dirListing struct {
+	entries []*Entry
+	err     error
+}
+
+// listLevel lists the directories rels of root, as many at a time as the
+// Mirror runs transfers.
+func (m *mirror) listLevel(ctx context.Context, root string, rels []string) []dirListing {
+	out := make([]dirListing, len(rels))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(m.workers(), len(rels)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i].entries, out[i].err = m.list(ctx, remotePath(root, rels[i]))
 			}
-			if ctx.Err() != nil || rel == "." || errors.Is(err, ErrTreeLimit) {
-				return err
-			}
-			m.fail(errorf("listing %s: %w", dir, err))
-			s.unlisted[rel] = true
-			s.failed[rel] = true
-			if !isSrc {
+		})
+	}
+	for i := range rels {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// take records the listing l of the directory rel of root in s, and
+// returns its subdirectories, to be listed next.
+func (m *mirror) take(ctx context.Context, root, rel string, l dirListing, s *side, isSrc bool) ([]string, error) {
+	dir := remotePath(root, rel)
+	entries, err := l.entries, l.err
+	if err == nil {
+		m.dirs++
+		m.entries += len(entries)
+		if err := m.lim.check(dir, m.dirs, m.entries); err != nil {
+			return nil, err
+		}
+		err = m.trusted(ctx, dir, rel, entries, s, isSrc)
+	}
+	if err != nil {
+		switch {
+		case rel != "." || ctx.Err() != nil:
+		case errors.Is(err, ErrNotDir):
+			return nil, errorf("%s is not a directory: %w", dir, err)
+		case errors.Is(err, fs.ErrNotExist):
+			// Many servers answer MLSD of a file, or of a folder
+			// they cannot read, as of a missing path.
+			return nil, m.whyNotDir(ctx, dir, err)
+		}
+		if ctx.Err() != nil || rel == "." || errors.Is(err, ErrTreeLimit) {
+			return nil, err
+		}
+		m.fail(errorf("listing %s: %w", dir, err))
+		s.unlisted[rel] = true
+		s.failed[rel] = true
+		if !isSrc {
+			s.nodes[rel] = node{dir: true, keep: KeepIncomplete}
+		}
+		return nil, nil
+	}
+	var sub []string
+	dots := false
+	for _, e := range entries {
+		dots = dots || e.Facts != nil || strings.HasPrefix(e.Name, ".")
+		if e.Type == EntryOther {
+			s.unlisted[rel] = true // lines that no parser understood
+			if !isSrc && rel != "." {
 				s.nodes[rel] = node{dir: true, keep: KeepIncomplete}
+			}
+		}
+		if e.Name == "" || e.Name == "." || e.Name == ".." {
+			continue
+		}
+		r := join(rel, e.Name)
+		if !isSrc && e.Type == EntryFile && isPartName(e.Name) {
+			m.parts[r] = e.Size
+		}
+		if m.excluded(r) {
+			if !isSrc {
+				s.nodes[r] = node{dir: e.Type == EntryDir, keep: KeepExcluded}
 			}
 			continue
 		}
-		dots := false
-		for _, e := range entries {
-			dots = dots || e.Facts != nil || strings.HasPrefix(e.Name, ".")
-			if e.Type == EntryOther {
-				s.unlisted[rel] = true // lines that no parser understood
-				if !isSrc && rel != "." {
-					s.nodes[rel] = node{dir: true, keep: KeepIncomplete}
-				}
+		_, mlsd := e.Facts["modify"]
+		switch e.Type {
+		case EntryDir:
+			if strings.Count(r, "/") >= m.lim.MaxDepth {
+				return nil, errTooDeep(path.Join(root, r), m.lim.MaxDepth)
 			}
-			if e.Name == "" || e.Name == "." || e.Name == ".." {
-				continue
+			s.nodes[r] = node{dir: true}
+			sub = append(sub, r)
+		case EntryFile:
+			s.nodes[r] = node{size: e.Size, mod: e.ModTime, coarse: !mlsd}
+		default: // a link, not followed, or a special file
+			if isSrc {
+				s.skipped[r] = true
+			} else {
+				s.nodes[r] = node{keep: KeepSpecial}
 			}
-			r := join(rel, e.Name)
-			if !isSrc && e.Type == EntryFile && isPartName(e.Name) {
-				m.parts[r] = e.Size
-			}
-			if m.excluded(r) {
-				if !isSrc {
-					s.nodes[r] = node{dir: e.Type == EntryDir, keep: KeepExcluded}
-				}
-				continue
-			}
-			_, mlsd := e.Facts["modify"]
-			switch e.Type {
-			case EntryDir:
-				if strings.Count(r, "/") >= m.lim.MaxDepth {
-					return errTooDeep(path.Join(root, r), m.lim.MaxDepth)
-				}
-				s.nodes[r] = node{dir: true}
-				queue = append(queue, r)
-			case EntryFile:
-				s.nodes[r] = node{size: e.Size, mod: e.ModTime, coarse: !mlsd}
-			default: // a link, not followed, or a special file
-				if isSrc {
-					s.skipped[r] = true
-				} else {
-					s.nodes[r] = node{keep: KeepSpecial}
-				}
-			}
-		}
-		if isSrc && !dots {
-			s.noDots[rel] = true
 		}
 	}
-	return nil
+	if isSrc && !dots {
+		s.noDots[rel] = true
+	}
+	return sub, nil
 }
 
 // list lists a remote directory within the listing time limit.
@@ -877,12 +937,8 @@ func (m *mirror) run(ctx context.Context, sum MirrorSummary) (MirrorSummary, err
 	unchecked := map[string]bool{}
 	m.noted = func(check string) { mu.Lock(); unchecked[check] = true; mu.Unlock() }
 	jobs := make(chan MirrorAction)
-	workers := m.opts.Parallel
-	if workers <= 0 {
-		workers = m.pool.Stats().Max
-	}
 	var wg sync.WaitGroup
-	for range min(workers, max(len(copies), 1)) {
+	for range min(m.workers(), max(len(copies), 1)) {
 		wg.Go(func() {
 			for a := range jobs {
 				err := m.copy(ctx, a.Path)
@@ -932,6 +988,14 @@ feed:
 	return sum, m.result(ctx, sum)
 }
 
+// workers is how many transfers, or listings, run at a time.
+func (m *mirror) workers() int {
+	if m.opts.Parallel > 0 {
+		return m.opts.Parallel
+	}
+	return m.pool.Stats().Max
+}
+
 func (m *mirror) report(a MirrorAction, err error) {
 	if m.opts.OnAction != nil {
 		m.opts.OnAction(a, err)
@@ -940,8 +1004,8 @@ func (m *mirror) report(a MirrorAction, err error) {
 
 func (m *mirror) makeRoot(ctx context.Context) error {
 	if m.opts.Direction == MirrorUp {
-		if m.dst == "" || m.dst == "." || m.dst == "/" {
-			return nil
+		if m.dstExists || m.dst == "" || m.dst == "." || m.dst == "/" {
+			return nil // its listing held up: no MKD, nor the CWD that checks it
 		}
 		return m.pool.MakeDirAll(ctx, m.dst)
 	}

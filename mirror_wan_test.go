@@ -1,0 +1,124 @@
+package ftp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pasvport/ftp/ftptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// overlap is a net.Conn wrapper shared by the control connections of a
+// Pool: a command line that starts with prefix waits until want such
+// commands wait at once (the overlap then happened), or, if they never
+// do, for a bound, so that a client that sends them one at a time is
+// slow and caught, not stuck.
+type overlap struct {
+	prefix string
+	want   int
+
+	mu      sync.Mutex
+	waiting int
+	done    chan struct{} // closed when want waited at once
+}
+
+func newOverlap(prefix string, want int) *overlap {
+	return &overlap{prefix: prefix, want: want, done: make(chan struct{})}
+}
+
+func (o *overlap) reached() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o *overlap) wait() {
+	o.mu.Lock()
+	o.waiting++
+	if o.waiting == o.want && !o.reached() {
+		close(o.done)
+	}
+	o.mu.Unlock()
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-o.done:
+	case <-t.C:
+	}
+	o.mu.Lock()
+	o.waiting--
+	o.mu.Unlock()
+}
+
+func (o *overlap) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &overlapConn{Conn: nc, o: o}, nil
+}
+
+type overlapConn struct {
+	net.Conn
+	o *overlap
+}
+
+func (c *overlapConn) Write(b []byte) (int, error) {
+	if strings.HasPrefix(string(b), c.o.prefix) {
+		c.o.wait()
+	}
+	return c.Conn.Write(b)
+}
+
+// subfolderTree is n subfolders of one file each.
+func subfolderTree(t *testing.T, n int) map[string][]byte {
+	tree := map[string][]byte{}
+	for i := range n {
+		tree[fmt.Sprintf("d%d/f%d", i, i)] = randomBytes(t, 100+i)
+	}
+	return tree
+}
+
+// TestMirrorRerunOverNetwork checks what a Mirror with nothing to copy
+// costs, where every round trip counts: the Pool's connections are all
+// dialled at the start (their logins overlap the first listing, instead of
+// following it), the subfolders are listed in parallel, and an upload's
+// destination root that listed is not made again (no MKD, nor the PWD and
+// CWD that check it).
+func TestMirrorRerunOverNetwork(t *testing.T) {
+	for _, dir := range []MirrorDirection{MirrorDown, MirrorUp} {
+		t.Run(dir.String(), func(t *testing.T) {
+			srv := newServer(t, ftptest.WithoutMLSD())
+			tree := subfolderTree(t, 4)
+			src, dst, _ := mirrorSides(t, srv, dir, tree, "/src", "/dst")
+			ctx := context.Background()
+			_, err := Mirror(ctx, newTestPool(t, srv, 4), src, dst, MirrorOptions{Direction: dir})
+			require.NoError(t, err)
+
+			// The subfolders of the remote side: /src down, /dst up.
+			remote := map[MirrorDirection]string{MirrorDown: "/src", MirrorUp: "/dst"}[dir]
+			o := newOverlap("LIST -a "+remote+"/d", 2)
+			p := newTestPool(t, srv, 4, WithDialFunc(o.dial))
+			before := len(srv.Commands())
+			sum, err := Mirror(ctx, p, src, dst, MirrorOptions{Direction: dir})
+			require.NoError(t, err)
+			assert.Zero(t, sum.Files)
+			assert.Equal(t, fileCount(tree), sum.Skipped)
+			assert.Equal(t, 4, p.Stats().Open, "every connection dialled")
+			assert.True(t, o.reached(), "subfolders listed in parallel")
+			for _, c := range srv.Commands()[before:] {
+				assert.NotContains(t, []string{"MKD", "PWD", "CWD"}, verb(c), c)
+			}
+		})
+	}
+}
