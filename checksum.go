@@ -67,6 +67,20 @@ func (c *Conn) remoteChecksum(ctx context.Context, remote string) (algo, sum str
 	return "", "", errorf("server offers no checksum command: %w", errors.ErrUnsupported)
 }
 
+// offersChecksum reports whether FEAT listed a checksum command that
+// remoteChecksum would send. The caller holds the lock.
+func (c *Conn) offersChecksum() bool {
+	if c.hasFeature("HASH") {
+		return true
+	}
+	for _, cs := range checksums {
+		if c.hasFeature(cs.xcmd) {
+			return true
+		}
+	}
+	return false
+}
+
 // hashCmd runs HASH, selecting the best algorithm the server offers (feat
 // is the parameter of FEAT's HASH line, "SHA-256*;SHA-1;MD5"). The caller
 // holds the lock.

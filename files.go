@@ -101,17 +101,24 @@ func (c *Conn) SetModTime(ctx context.Context, path string, t time.Time) error {
 
 // setModTime is SetModTime for a caller that holds the lock.
 func (c *Conn) setModTime(ctx context.Context, path string, t time.Time) error {
-	verb := "MFMT"
-	if c.cfg.overloadedMDTM {
-		verb = "MDTM"
-	}
-	arg := t.UTC().Format("20060102150405") + " " + path
+	vc := c.modTimeCommand(path, t)
+	verb, arg := vc[0], vc[1]
 	if err := c.absent(verb, arg); err != nil {
 		return err
 	}
 	_, err := c.expect(ctx, 2, verb, arg)
 	c.tried(verb, err)
 	return err
+}
+
+// modTimeCommand is the command that sets path's time to t: MFMT, or
+// MDTM with WithOverloadedMDTM.
+func (c *Conn) modTimeCommand(path string, t time.Time) [2]string {
+	verb := "MFMT"
+	if c.cfg.overloadedMDTM {
+		verb = "MDTM"
+	}
+	return [2]string{verb, t.UTC().Format("20060102150405") + " " + path}
 }
 
 // Stat returns the entry of one file or directory: from MLST (RFC 3659)

@@ -661,6 +661,24 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	if now, err := f.Stat(); err != nil || now.Size() != total || !now.ModTime().Equal(fi.ModTime()) {
 		return errorf("%s changed while it was being sent: %s not renamed to %s; run again to send it afresh", local, part, remote)
 	}
+	done, err := c.finishPipelined(ctx, part, remote, total, fi.ModTime(), cfg)
+	if err == nil && !done {
+		err = c.finishUpload(ctx, f, local, part, remote, total, fi.ModTime(), cfg)
+	}
+	if err != nil {
+		return err
+	}
+	if want != nil {
+		c.expect(ctx, 2, "DELE", record) // left behind, it describes no part
+	}
+	return nil
+}
+
+// finishUpload ends an upload whose data went into part, one command at
+// a time: the part's size is checked, then its checksum where the server
+// offers one; it gets the local file's time mod and is renamed to remote.
+// The caller holds the lock.
+func (c *Conn) finishUpload(ctx context.Context, f *os.File, local, part, remote string, total int64, mod time.Time, cfg transferConfig) error {
 	size, err := c.partSize(ctx, part, cfg)
 	if err != nil {
 		return err
@@ -682,20 +700,14 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	// The time goes on the part, so that the file appears complete with
 	// it: a rename keeps it.
 	if !cfg.noModTime && c.may("MFMT") {
-		if err := c.setModTime(ctx, part, fi.ModTime()); err != nil && c.can.absent["MFMT"] == nil {
+		if err := c.setModTime(ctx, part, mod); err != nil && c.can.absent["MFMT"] == nil {
 			return err
 		}
 	}
 	if !cfg.noModTime && c.can.absent["MFMT"] != nil {
 		c.unchecked("upload modification time not set: the server does not implement MFMT", part, cfg.unchecked)
 	}
-	if err := c.replaceWithPart(ctx, part, remote, total); err != nil {
-		return err
-	}
-	if want != nil {
-		c.expect(ctx, 2, "DELE", record) // left behind, it describes no part
-	}
-	return nil
+	return c.replaceWithPart(ctx, part, remote, total)
 }
 
 // openSource opens the local file of an upload and names it for its
@@ -862,7 +874,12 @@ func (c *Conn) dropRemoteRecord(ctx context.Context, record string) error {
 // all replace it) and SIZE has just shown the part complete; every failure
 // names what was kept. The caller holds the lock.
 func (c *Conn) replaceWithPart(ctx context.Context, part, remote string, size int64) error {
-	err := c.rename(ctx, part, remote)
+	return c.afterRename(ctx, part, remote, size, c.rename(ctx, part, remote))
+}
+
+// afterRename is replaceWithPart once the rename of part to remote ended
+// with err. The caller holds the lock.
+func (c *Conn) afterRename(ctx context.Context, part, remote string, size int64, err error) error {
 	if err == nil {
 		return nil
 	}
