@@ -161,8 +161,11 @@ type node struct {
 	dir    bool
 	size   int64
 	mod    time.Time
-	coarse bool   // the time comes from a LIST line: minutes at best
-	keep   string // at the destination: never deleted, for this reason (a Keep constant)
+	coarse bool // the time comes from a LIST line: minutes at best
+	// exact: coarse, but mod has been asked since with MDTM, to the
+	// second (a LIST size may still be rounded).
+	exact bool
+	keep  string // at the destination: never deleted, for this reason (a Keep constant)
 }
 
 // side is what the scan of one tree found.
@@ -933,6 +936,9 @@ func (m *mirror) run(ctx context.Context, sum MirrorSummary) (MirrorSummary, err
 		}
 	}
 
+	if m.opts.Direction == MirrorDown {
+		m.exactTimes(ctx, copies)
+	}
 	var mu sync.Mutex
 	unchecked := map[string]bool{}
 	m.noted = func(check string) { mu.Lock(); unchecked[check] = true; mu.Unlock() }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -121,4 +123,38 @@ func TestMirrorRerunOverNetwork(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMirrorDownAsksTimesInFlights checks that a Mirror down from a server
+// without MLSD asks the times to the second (MDTM) of the files to copy
+// many to a flight, before the downloads, instead of one round trip per
+// file in each download; the files get those times.
+func TestMirrorDownAsksTimesInFlights(t *testing.T) {
+	srv := newServer(t, ftptest.WithoutMLSD())
+	tree := map[string][]byte{}
+	for i := range 5 {
+		name := fmt.Sprintf("f%d", i)
+		tree[name] = randomBytes(t, 100+i)
+		srv.WriteFile("/src/"+name, tree[name])
+		srv.SetModTime("/src/"+name, time.Date(2021, 3, 4, 5, 6, 7+i, 0, time.UTC))
+	}
+	w := &wire{}
+	p := newTestPool(t, srv, 1, WithDialFunc(w.dial))
+	local := t.TempDir()
+	sum, err := Mirror(context.Background(), p, "/src", local, MirrorOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 5, sum.Files)
+	checkLocalTree(t, local, tree)
+	for i := range 5 {
+		fi, err := os.Stat(filepath.Join(local, fmt.Sprintf("f%d", i)))
+		require.NoError(t, err)
+		assert.True(t, fi.ModTime().Equal(time.Date(2021, 3, 4, 5, 6, 7+i, 0, time.UTC)), "%v", fi.ModTime())
+	}
+	assert.Equal(t, 5, countVerb(srv, "MDTM"), "once a file")
+	last, first := -1, w.index("< 213 ")
+	for i := range 5 {
+		last = max(last, w.index(fmt.Sprintf("> MDTM /src/f%d", i)))
+	}
+	require.True(t, first >= 0 && last >= 0, "%q", w.events)
+	assert.Less(t, last, first, "every MDTM sent before the first reply came")
 }

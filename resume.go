@@ -279,7 +279,7 @@ type remoteSource struct {
 // The caller holds the lock.
 func (c *Conn) remoteFile(ctx context.Context, remote string, cfg transferConfig) (remoteSource, error) {
 	if l := cfg.listed; l != nil && l.size >= 0 {
-		if !l.coarse {
+		if !l.coarse || l.exact {
 			return remoteSource{l.size, l.mod, !l.mod.IsZero()}, nil
 		}
 		if !c.may("MDTM") || cfg.noModTime && l.size < minResumable {
