@@ -220,12 +220,16 @@ func newSide() *side {
 //
 // See MirrorOptions.Delete for what is deleted, and when.
 //
-// The listings read to compare the trees also save round trips: a
-// download takes the file's size and time from them (asking MDTM only when
-// they come from LIST, whose times are to the minute at best), and an
-// upload knows whether a part of the file is there to resume. A file
-// downloaded costs EPSV and RETR (plus MDTM without MLSD); a file uploaded
-// EPSV, STOR, the SIZE that checks it, MFMT where offered, RNFR and RNTO.
+// Over a network round trips, not bytes, set the pace, and Mirror saves
+// them where no check is lost. The Pool's connections are dialled at the
+// start, all at once, and the folders of a level are listed in parallel.
+// The listings read to compare the trees give a download the file's size
+// and time (times to the second from LIST servers come from MDTM, asked
+// for many files in one flight before the downloads), and an upload
+// whether a part of the file is there to resume. A file downloaded costs
+// EPSV and RETR; a file uploaded EPSV, STOR, then the SIZE that checks it,
+// MFMT where offered and RNFR in one flight, and RNTO once the size is
+// proven (see Conn.Upload).
 //
 // The error joins one error per failure, naming its path, and the
 // context's error if it ended the run.

@@ -591,7 +591,9 @@ func (p *progressCount) add(n int64) {
 // When the part is complete, its size is checked and, where the server
 // offers HASH, XSHA256, XSHA1, XMD5 or XCRC, its checksum; it is then given
 // the local modification time (MFMT, where the server has it) and renamed
-// to remote. If that rename fails, the old remote file and the complete
+// to remote. Without a checksum to compare, SIZE, MFMT and RNFR go in one
+// flight (none of them touches remote) and RNTO follows once SIZE has
+// proven the part complete: two round trips. If that rename fails, the old remote file and the complete
 // part are both kept and the error names them; only a server whose reply
 // says the target exists (one that will not rename onto a file) has the
 // old file deleted first, once the part is proven complete, and the error

@@ -34,6 +34,7 @@ type caseSpec struct {
 	wan       *wanRun
 	files     int
 	firstByte bool
+	perRun    bool // the WAN cell shows RTT per run, not per file
 }
 
 func (s *server) url(p string) string { return "ftp://" + s.addr + p }
