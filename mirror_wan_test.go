@@ -27,11 +27,12 @@ type overlap struct {
 
 	mu      sync.Mutex
 	waiting int
-	done    chan struct{} // closed when want waited at once
+	done    chan struct{}  // closed when want waited at once
+	dials   map[string]int // connections dialled, by address
 }
 
 func newOverlap(prefix string, want int) *overlap {
-	return &overlap{prefix: prefix, want: want, done: make(chan struct{})}
+	return &overlap{prefix: prefix, want: want, done: make(chan struct{}), dials: map[string]int{}}
 }
 
 func (o *overlap) reached() bool {
@@ -62,6 +63,9 @@ func (o *overlap) wait() {
 }
 
 func (o *overlap) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	o.mu.Lock()
+	o.dials[addr]++
+	o.mu.Unlock()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, addr)
 	if err != nil {
@@ -116,7 +120,8 @@ func TestMirrorRerunOverNetwork(t *testing.T) {
 			require.NoError(t, err)
 			assert.Zero(t, sum.Files)
 			assert.Equal(t, fileCount(tree), sum.Skipped)
-			assert.Equal(t, 4, p.Stats().Open, "every connection dialled")
+			// Those not needed by the end may have been given up.
+			assert.Equal(t, 4, o.dials[srv.Addr()], "every connection dialled")
 			assert.True(t, o.reached(), "subfolders listed in parallel")
 			for _, c := range srv.Commands()[before:] {
 				assert.NotContains(t, []string{"MKD", "PWD", "CWD"}, verb(c), c)
