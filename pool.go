@@ -79,6 +79,10 @@ type Pool struct {
 	now     func() time.Time
 	closed  bool
 	wake    chan struct{} // closed and replaced when a connection frees up
+	// zone is the time zone of the server's LIST times as one
+	// connection found it (an MDTM compared with a LIST time), given to
+	// the others so that each does not ask again.
+	zone *time.Location
 }
 
 type idleConn struct {
@@ -197,6 +201,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 					continue
 				}
 			}
+			p.share(ic.c)
 			return ic.c, nil
 		}
 		if p.open < p.limit {
@@ -204,6 +209,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			p.mu.Unlock()
 			c, err := DialURL(ctx, p.url, p.opts...)
 			if err == nil {
+				p.share(c)
 				return c, nil
 			}
 			p.mu.Lock()
@@ -268,12 +274,27 @@ func (p *Pool) warm(ctx context.Context, n int) {
 	wg.Wait()
 }
 
+// share gives c, which no call is using, what another connection of the
+// Pool learned of the server, or the other way round: the time zone of
+// its LIST times (see findZone).
+func (p *Pool) share(c *Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case c.zone == nil && p.zone != nil:
+		c.zone, c.zoneAsked = p.zone, true
+	case c.zone != nil && p.zone == nil:
+		p.zone = c.zone
+	}
+}
+
 // release gives c back after an operation that ended with err.
 func (p *Pool) release(c *Conn, err error) {
 	if err != nil && broken(err) {
 		p.discard(c)
 		return
 	}
+	p.share(c)
 	p.mu.Lock()
 	if p.closed {
 		p.open--

@@ -317,3 +317,29 @@ func TestPoolCapComesBackUp(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestPoolSharesServerZone checks that the time zone of a LIST server's
+// times, found by one connection of a Pool (an MDTM against a LIST time),
+// is given to the others, which do not ask again.
+func TestPoolSharesServerZone(t *testing.T) {
+	east8 := time.FixedZone("CST", 8*3600)
+	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLocation(east8))
+	recent := recentTime(east8)
+	srv.WriteFile("/new/f", []byte("x"))
+	require.NoError(t, srv.SetModTime("/new/f", recent))
+	p := newTestPool(t, srv, 2)
+	ctx := context.Background()
+	_, err := p.List(ctx, "/new")
+	require.NoError(t, err)
+	require.Equal(t, 1, countVerb(srv, "MDTM"))
+	// The first connection busy, the second is dialled for this listing.
+	require.NoError(t, p.Do(ctx, func(*Conn) error {
+		entries, err := p.List(ctx, "/new")
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+		assert.True(t, recent.Truncate(time.Minute).Equal(entries[0].ModTime), "listed %v, want %v", entries[0].ModTime, recent)
+		return nil
+	}))
+	assert.Equal(t, 2, p.Stats().Open)
+	assert.Equal(t, 1, countVerb(srv, "MDTM"), "the zone found once for the Pool")
+}
