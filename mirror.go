@@ -242,11 +242,11 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 	}
 	m := &mirror{pool: p, opts: opts, lim: opts.Limits.withDefaults(), src: src, dst: dst, parts: map[string]int64{}}
 	defer m.close()
-	// The connections the run will use log in while the first lists.
+	// The connections the run will use log in at once; the first ready
+	// lists.
 	wctx, stop := context.WithCancel(ctx)
-	var warming sync.WaitGroup
-	warming.Go(func() { p.warm(wctx, m.workers()) })
-	defer warming.Wait()
+	warming := p.warm(wctx, m.workers())
+	defer warming()
 	defer stop()
 	var err error
 	if m.srcTree, err = m.scanSource(ctx); err != nil {

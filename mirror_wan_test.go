@@ -163,3 +163,59 @@ func TestMirrorDownAsksTimesInFlights(t *testing.T) {
 	require.True(t, first >= 0 && last >= 0, "%q", w.events)
 	assert.Less(t, last, first, "every MDTM sent before the first reply came")
 }
+
+// slowDials holds back the control connections dialled, but the last of
+// want, until their context ends (or a bound passes): the login that
+// comes first is that one's.
+type slowDials struct {
+	ctrl string // the control address
+	want int
+
+	mu   sync.Mutex
+	n    int
+	fast wire // what the connection let through wrote and read
+}
+
+func (s *slowDials) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if addr != s.ctrl {
+		return d.DialContext(ctx, network, addr)
+	}
+	s.mu.Lock()
+	s.n++
+	fast := s.n == s.want
+	s.mu.Unlock()
+	if !fast {
+		t := time.NewTimer(10 * time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	nc, err := d.DialContext(ctx, network, addr)
+	if err == nil && fast {
+		return &wireConn{Conn: nc, w: &s.fast}, nil
+	}
+	return nc, err
+}
+
+// TestMirrorListsOnFirstLogin checks that the first listing of a Mirror
+// goes over whichever of the Pool's connections logs in first, not over
+// one it waits for, and that Mirror does not wait for the logins it did
+// not need.
+func TestMirrorListsOnFirstLogin(t *testing.T) {
+	srv := newServer(t)
+	tree := map[string][]byte{"a": []byte("a")}
+	writeRemoteTree(srv, "/src", tree)
+	local := t.TempDir()
+	writeLocalTree(t, local, tree)
+	s := &slowDials{ctrl: srv.Addr(), want: 4}
+	p := newTestPool(t, srv, 4, WithDialFunc(s.dial))
+	sum, err := Mirror(context.Background(), p, "/src", local, MirrorOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Skipped)
+	assert.GreaterOrEqual(t, s.fast.index("> MLSD /src"), 0, "listed over the first login")
+	assert.Equal(t, 1, p.Stats().Open, "the held-back logins given up")
+}

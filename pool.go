@@ -213,17 +213,10 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 				return c, nil
 			}
 			p.mu.Lock()
-			p.open--
-			p.broadcastLocked()
-			if !isTooManyConnections(err) || ctx.Err() != nil {
+			if !p.dialFailedLocked(ctx, err) {
 				p.mu.Unlock()
 				return nil, errorf("pool: %w", err)
 			}
-			// The server is full: settle for the connections it took.
-			if p.open > 0 && p.open < p.limit {
-				p.limit = p.open
-			}
-			p.lowered = p.now()
 			others := p.open
 			w := p.wake
 			p.mu.Unlock()
@@ -253,25 +246,52 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 	}
 }
 
+// dialFailedLocked frees the place of a dial that failed with err and
+// reports whether the server refused it for being full, in which case the
+// cap comes down to the connections it took. The caller holds mu.
+func (p *Pool) dialFailedLocked(ctx context.Context, err error) (full bool) {
+	p.open--
+	p.broadcastLocked()
+	if !isTooManyConnections(err) || ctx.Err() != nil {
+		return false
+	}
+	if p.open > 0 && p.open < p.limit {
+		p.limit = p.open
+	}
+	p.lowered = p.now()
+	return true
+}
+
 // warm dials at once, each on a goroutine of its own, the connections
-// that n operations at a time would open, within the cap: logins overlap
-// instead of each waiting for the operation that needs it (over a network
-// a login costs 5 to 10 round trips). It returns when each has joined the
-// idle connections or failed; a failure is left to the operation that
-// dials again.
-func (p *Pool) warm(ctx context.Context, n int) {
+// that n operations at a time would open, within the cap, into the idle
+// ones: logins overlap instead of each waiting for the operation that
+// needs it (over a network a login costs 5 to 10 round trips), and an
+// operation that comes meanwhile takes the first one ready. Their places
+// are taken before warm returns; wait returns when each dial has ended. A
+// failed dial is left to the operation that dials again.
+func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 	p.mu.Lock()
-	n = min(n, p.limit) - p.open // idle ones included
+	n = max(min(n, p.limit)-p.open, 0) // idle ones included in open
+	if p.closed {
+		n = 0
+	}
+	p.open += n
 	p.mu.Unlock()
 	var wg sync.WaitGroup
-	for range max(n, 0) {
+	for range n {
 		wg.Go(func() {
-			if c, err := p.acquire(ctx); err == nil {
+			c, err := DialURL(ctx, p.url, p.opts...)
+			if err == nil {
+				p.share(c)
 				p.release(c, nil)
+				return
 			}
+			p.mu.Lock()
+			p.dialFailedLocked(ctx, err)
+			p.mu.Unlock()
 		})
 	}
-	wg.Wait()
+	return wg.Wait
 }
 
 // share gives c, which no call is using, what another connection of the
