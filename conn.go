@@ -33,6 +33,9 @@ type Conn struct {
 	features map[string]string
 	can      caps // what the server can do, as FEAT said or trying showed
 	epsvOff  bool // EPSV failed once: PASV for the rest of the session
+	// noPipeline: a pipelined exchange failed, commands go one at a time
+	// (see pipelines, finish.go; a Pool passes it on).
+	noPipeline bool
 	// listAll starts as WithListAll's choice; with ListAllDetect, List
 	// replaces it with what the server turned out to do. lsDots is set
 	// once a LIST -a has shown "." or "..", so that an empty listing

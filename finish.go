@@ -29,28 +29,39 @@ func (c *Conn) pipeline(ctx context.Context, cmds [][2]string) ([]*Reply, error)
 		}
 		lines[i] = line
 	}
-	for _, line := range lines {
-		if err := c.ctl.sendLine(ctx, line); err != nil {
-			return nil, err
-		}
-	}
 	replies := make([]*Reply, len(lines))
-	for i, line := range lines {
-		r, err := c.ctl.readReply(ctx, line)
-		if err != nil {
-			return nil, err
-		}
-		replies[i] = r
+	err := c.sendAll(ctx, lines)
+	for i := 0; err == nil && i < len(lines); i++ {
+		replies[i], err = c.ctl.readReply(ctx, lines[i])
+	}
+	if err != nil {
+		// A server that drops or mangles what it reads in one go leaves
+		// a reply missing: the connection is closed by now, and this
+		// session, and the Pool's next ones, send one command at a time.
+		c.noPipeline = true
+		return nil, err
 	}
 	return replies, nil
+}
+
+// sendAll sends lines without reading anything. The caller holds the
+// lock.
+func (c *Conn) sendAll(ctx context.Context, lines []string) error {
+	for _, line := range lines {
+		if err := c.ctl.sendLine(ctx, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pipelines reports whether this session sends commands before the
 // replies to earlier ones where that saves round trips: with a server that
 // answered FEAT (RFC 2389, 1998), whose command reader the four lab
-// servers show to take a stream of commands. The caller holds the lock.
+// servers show to take a stream of commands, until a pipelined exchange
+// has failed. The caller holds the lock.
 func (c *Conn) pipelines() bool {
-	return c.can.feat
+	return c.can.feat && !c.noPipeline
 }
 
 // finishPipelined ends an upload whose data went into part (total bytes,

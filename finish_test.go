@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pasvport/ftp/ftptest"
 	"github.com/stretchr/testify/assert"
@@ -137,4 +138,61 @@ func TestUploadPipelinedSizeMismatch(t *testing.T) {
 			assert.Error(t, serr, "the part that is not the file is removed")
 		})
 	}
+}
+
+// dropConn is the control connection to a server that reads one command
+// at a time and throws away what came with it: a line written before the
+// reply to the one before it was read is lost.
+type dropConn struct {
+	net.Conn
+	mu      sync.Mutex
+	waiting bool
+}
+
+func (c *dropConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	drop := c.waiting
+	c.waiting = true
+	c.mu.Unlock()
+	if drop {
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *dropConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.mu.Lock()
+		c.waiting = false
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// TestUploadPipeliningFallsBack checks that a server that loses pipelined
+// commands costs one failed attempt, not the upload: the exchange times
+// out, nothing is renamed, and the Pool's next connection sends one
+// command at a time.
+func TestUploadPipeliningFallsBack(t *testing.T) {
+	srv := newServer(t)
+	old := []byte("the old contents")
+	srv.WriteFile("/up/f", old)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil || addr != srv.Addr() {
+			return nc, err
+		}
+		return &dropConn{Conn: nc}, nil
+	}
+	p := newTestPool(t, srv, 1, WithDialFunc(dial), WithTimeout(2*time.Second), WithRetry(3, time.Minute, time.Millisecond))
+	local := filepath.Join(t.TempDir(), "f")
+	data := randomBytes(t, 5000)
+	require.NoError(t, os.WriteFile(local, data, 0o644))
+	require.NoError(t, p.Upload(context.Background(), local, "/up/f"))
+	got, err := srv.ReadFile("/up/f")
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, 2, countVerb(srv, "STOR"), "one attempt lost to the pipelined flight")
 }

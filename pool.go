@@ -83,6 +83,9 @@ type Pool struct {
 	// connection found it (an MDTM compared with a LIST time), given to
 	// the others so that each does not ask again.
 	zone *time.Location
+	// noPipeline: a connection's pipelined exchange failed; the others
+	// send one command at a time too.
+	noPipeline bool
 }
 
 type idleConn struct {
@@ -296,10 +299,13 @@ func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 
 // share gives c, which no call is using, what another connection of the
 // Pool learned of the server, or the other way round: the time zone of
-// its LIST times (see findZone).
+// its LIST times (see findZone), and that it mishandles pipelined
+// commands (see pipelines).
 func (p *Pool) share(c *Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.noPipeline = p.noPipeline || c.noPipeline
+	c.noPipeline = p.noPipeline
 	switch {
 	case c.zone == nil && p.zone != nil:
 		c.zone, c.zoneAsked = p.zone, true
@@ -331,6 +337,7 @@ func (p *Pool) release(c *Conn, err error) {
 
 // discard closes a broken connection and frees its place.
 func (p *Pool) discard(c *Conn) {
+	p.share(c) // what broke it may concern the others
 	c.Close()
 	p.mu.Lock()
 	p.open--
