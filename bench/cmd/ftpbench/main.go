@@ -51,7 +51,6 @@ type options struct {
 	wanHandshake bool
 	wanRate      int64
 	wanTrace     []string
-	wanCases     map[string]bool // empty: all
 }
 
 func fatalf(format string, a ...any) {
@@ -62,7 +61,7 @@ func fatalf(format string, a ...any) {
 func main() {
 	worker := flag.String("worker", "", "internal: run one job (JSON) and print its result")
 	var o options
-	var parallel, servers, listServers, cases, wanRTT, wanServers, wanTrace, wanCases string
+	var parallel, servers, listServers, cases, wanRTT, wanServers, wanTrace string
 	var bigMiB int
 	flag.IntVar(&o.runs, "runs", 5, "runs of each implementation per case")
 	flag.BoolVar(&o.quick, "quick", false, "~10 s smoke run: tiny sizes, 1 run, vsftpd only; writes to -out (default a temp file)")
@@ -77,7 +76,6 @@ func main() {
 	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2); wan: the WAN cases through the latency proxy (not with -quick)")
 	flag.StringVar(&wanRTT, "wan-rtt", "20ms,60ms", "WAN cases: round-trip times of the latency proxy")
 	flag.StringVar(&wanServers, "wan-servers", "vsftpd", "WAN cases: servers (their interop wan instances: vsftpd, proftpd, pureftpd, pyftpdlib)")
-	flag.StringVar(&wanCases, "wan-cases", "", "WAN cases to run, e.g. W3,W4,W6 (empty: all)")
 	flag.IntVar(&o.wanFiles, "wan-files", 200, "WAN cases: number of small files (of -small-size bytes)")
 	flag.IntVar(&o.wanConns, "wan-conns", 4, "WAN cases: connections of the Mirror case")
 	flag.BoolVar(&o.wanHandshake, "wan-handshake", true, "WAN cases: the server gets each connection 1.5 RTT after the client made it, as over a real link (false: at once)")
@@ -143,12 +141,6 @@ func main() {
 		o.wanRTT = append(o.wanRTT, d)
 	}
 	o.wanServers = strings.Split(wanServers, ",")
-	o.wanCases = map[string]bool{}
-	for _, c := range strings.Split(wanCases, ",") {
-		if c = strings.ToUpper(strings.TrimSpace(c)); c != "" {
-			o.wanCases[c] = true
-		}
-	}
 	for _, t := range strings.Split(wanTrace, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			o.wanTrace = append(o.wanTrace, t)

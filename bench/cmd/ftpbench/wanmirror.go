@@ -2,19 +2,13 @@ package main
 
 // W6 (issue 19, item 3): a Mirror run again with nothing to copy, through
 // the latency proxy: what listing both sides and deciding costs, in round
-// trips, beside lftp's mirror.
+// trips, beside lftp's mirror. Run it with -wan-cases W6 (or W3,W4,W6).
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
-
-// wanCase reports whether -wan-cases selects the case id (W1 … W6).
-func (b *bench) wanCase(id string) bool {
-	return len(b.o.wanCases) == 0 || b.o.wanCases[strings.ToUpper(id)]
-}
 
 // rerunDirs is how many subfolders W6's tree spreads its files over.
 const rerunDirs = 10
@@ -23,7 +17,7 @@ const rerunDirs = 10
 // rerunDirs subfolders holding the -wan-files files, whose destination
 // already holds every file with the source's sizes and times.
 func (b *bench) wanRerun(s *server, w *wanRun) {
-	if !b.wanCase("W6") {
+	if !wanWant("W6") {
 		return
 	}
 	p := proxied(s)
