@@ -82,6 +82,49 @@ func (n *nameCodec) encode(s string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
+// codec returns the codec names go through: WithEncoding's, or the one
+// detection has decided (shared by the Conns of a Pool); nil while names
+// pass as bytes.
+func (c *control) codec() *nameCodec {
+	if c.names == nil && c.detect != nil {
+		return c.detect.codec()
+	}
+	return c.names
+}
+
+// decodeEntries decodes the names of a listing's entries, which
+// detection (WithEncodingDetection) looks at first.
+func (c *control) decodeEntries(entries []*Entry) {
+	if c.names == nil && c.detect != nil {
+		var names, lines []string
+		for _, e := range entries {
+			names = append(names, e.Name, e.Target)
+			lines = append(lines, e.Raw)
+		}
+		c.observe(names, lines)
+	}
+	c.codec().decodeEntries(entries)
+}
+
+// decodeNames decodes the lines of an NLST listing in place, which
+// detection looks at first.
+func (c *control) decodeNames(names []string) {
+	if c.names == nil && c.detect != nil {
+		c.observe(names, nil)
+	}
+	n := c.codec()
+	for i, name := range names {
+		names[i] = n.decodePath(name)
+	}
+}
+
+// observe hands a listing to detection, and traces its decision.
+func (c *control) observe(names, lines []string) {
+	if v, changed := c.detect.observe(names, lines); changed {
+		c.trace("# ", "names: "+v.how)
+	}
+}
+
 // decodeEntries gives the entries' names (and link targets) in UTF-8,
 // keeping the server's bytes in RawName. Raw lines are left as sent.
 func (n *nameCodec) decodeEntries(entries []*Entry) {
@@ -133,10 +176,11 @@ func ascii(s string) bool {
 // server's encoding, then the Telnet IAC byte doubled. commandLine has
 // already doubled IAC in the argument, which is undone first.
 func (c *control) wireLine(line string) (string, error) {
-	if c.names == nil || ascii(line) {
+	n := c.codec()
+	if n == nil || ascii(line) {
 		return line, nil
 	}
-	s, err := c.names.encode(strings.ReplaceAll(line, "\xff\xff", "\xff"))
+	s, err := n.encode(strings.ReplaceAll(line, "\xff\xff", "\xff"))
 	if err != nil {
 		return "", err
 	}
