@@ -76,7 +76,10 @@ flags:
   --encoding NAME     the server's names are in NAME (GBK, GB18030, Big5,
                       Shift_JIS, EUC-KR, ISO-8859-1, windows-1252 …; any
                       IANA name), not UTF-8: shown and saved as UTF-8, sent
-                      back in NAME; OPTS UTF8 ON is not sent
+                      back in NAME; OPTS UTF8 ON is not sent. Without it,
+                      the first listings tell UTF-8, GBK, Big5, Shift_JIS,
+                      EUC-JP or EUC-KR (--verbose says which), or else
+                      names stay bytes
   --timezone ZONE     LIST times (which carry no zone) are in ZONE (IANA,
                       like Asia/Shanghai); MLSD and MDTM times are UTC
   --timeout D         bound each wait on the server (default 30s)
@@ -502,8 +505,8 @@ func (e *env) connOptions(o *options, t target) []ftp.Option {
 	} else if strings.HasPrefix(t.dialURL, "ftps:") {
 		opts = append(opts, ftp.WithImplicitTLS(tlsCfg))
 	}
-	if o.enc != nil {
-		opts = append(opts, ftp.WithEncoding(o.enc))
+	if opt := encodingOption(o.enc); opt != nil {
+		opts = append(opts, opt)
 	}
 	if o.loc != nil {
 		opts = append(opts, ftp.WithLocation(o.loc))
@@ -677,6 +680,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() {
 		local = filepath.Join(local, base)
 	}
+	detectFor(ctx, p, t.path, o.enc)
 	bar := e.newProgress(base, o)
 	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
 	bar.done()
@@ -713,6 +717,7 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 	} else if en, err := p.Stat(ctx, remote); err == nil && en.Type == ftp.EntryDir {
 		remote = path.Join(remote, filepath.Base(local))
 	}
+	detectFor(ctx, p, remote, o.enc)
 	bar := e.newProgress(filepath.Base(local), o)
 	err = p.Upload(ctx, local, remote, ftp.WithProgress(bar.update))
 	bar.done()
