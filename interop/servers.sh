@@ -3,7 +3,8 @@
 #
 #   servers.sh install              get vsftpd, proftpd, pure-ftpd, pyftpdlib
 #   servers.sh start [VARIANT...]   (re)start instances; VARIANT is one of
-#                                   plain ipv6 nat tls wan all (default: all),
+#                                   plain ipv6 nat tls wan shanghai all
+#                                   (default: all),
 #                                   or an instance name (vsftpd-wan): only
 #                                   those are (re)started, the others are
 #                                   left alone
@@ -45,7 +46,9 @@ WAN_ADVERTISED=127.0.0.3              # advertised; the latency proxy listens th
 # only downloaded and extracted into $ROOT.
 EXTRACTED_PKGS=(vsftpd proftpd-core proftpd-mod-crypto pure-ftpd)
 # Installed normally (no conflicts, no daemons).
-PLAIN_PKGS=(python3-pyftpdlib python3-openssl openssl curl util-linux)
+# tzdata: the shanghai instances run in TZ=Asia/Shanghai.
+PLAIN_PKGS=(python3-pyftpdlib python3-openssl openssl curl util-linux tzdata)
+SHANGHAI_TZ=Asia/Shanghai
 
 VSFTPD_BIN=$ROOT/usr/sbin/vsftpd
 PROFTPD_BIN=$ROOT/usr/sbin/proftpd
@@ -57,13 +60,15 @@ PUREPW_BIN=$ROOT/usr/bin/pure-pw
 # Instances: "<server>-<kind>".  kind is plain, ipv6, nat, tls (explicit FTPS,
 # AUTH TLS), ftps (implicit TLS) or wan (plain, advertising 127.0.0.3 in
 # PASV, where bench/latproxy forwards control and passive ports one to one
-# with a delay); the user-facing variant "tls" covers tls and ftps.
+# with a delay) or shanghai (plain, in TZ=Asia/Shanghai with the server's
+# "local time" option: LIST in UTC+8); the user-facing variant "tls" covers
+# tls and ftps.
 # Control port = server base + kind offset; passive range is 200 ports at
 # 20000 + (port - 2100) * 200, below the kernel's ephemeral range (32768+).
 # (pure-ftpd caps its sessions at half its passive range: 100 here.)
-# servers: vsftpd proftpd pureftpd pyftpdlib; kinds: plain ipv6 nat tls ftps wan
+# servers: vsftpd proftpd pureftpd pyftpdlib; kinds: plain ipv6 nat tls ftps wan shanghai
 declare -A SERVER_BASE=([vsftpd]=2120 [proftpd]=2130 [pureftpd]=2140 [pyftpdlib]=2150)
-declare -A KIND_OFFSET=([plain]=1 [ipv6]=2 [nat]=3 [tls]=4 [ftps]=5 [wan]=6)
+declare -A KIND_OFFSET=([plain]=1 [ipv6]=2 [nat]=3 [tls]=4 [ftps]=5 [wan]=6 [shanghai]=7)
 # pure-ftpd 1.0.50 and pyftpdlib 1.5.7 have no implicit TLS mode.
 ALL_INSTANCES=(
   vsftpd-plain proftpd-plain pureftpd-plain pyftpdlib-plain
@@ -72,6 +77,7 @@ ALL_INSTANCES=(
   vsftpd-tls   proftpd-tls   pureftpd-tls   pyftpdlib-tls
   vsftpd-ftps  proftpd-ftps
   vsftpd-wan   proftpd-wan   pureftpd-wan   pyftpdlib-wan
+  vsftpd-shanghai
 )
 
 log()  { printf '[servers] %s\n' "$*" >&2; }
@@ -103,14 +109,14 @@ instances_for() {
   for v in "$@"; do
     case $v in
       all) out+=("${ALL_INSTANCES[@]}") ;;
-      plain|ipv6|nat|wan)
+      plain|ipv6|nat|wan|shanghai)
         for i in "${ALL_INSTANCES[@]}"; do [[ $(inst_kind "$i") == "$v" ]] && out+=("$i"); done ;;
       tls)
         for i in "${ALL_INSTANCES[@]}"; do [[ $(inst_kind "$i") == tls || $(inst_kind "$i") == ftps ]] && out+=("$i"); done ;;
       *-*)
         printf '%s\n' "${ALL_INSTANCES[@]}" | grep -qx -- "$v" || die "unknown instance '$v'"
         out+=("$v") ;;
-      *) die "unknown variant '$v' (plain, ipv6, nat, tls, wan, all, or an instance like vsftpd-plain)" ;;
+      *) die "unknown variant '$v' (plain, ipv6, nat, tls, wan, shanghai, all, or an instance like vsftpd-plain)" ;;
     esac
   done
   # de-duplicate, keep order
@@ -231,6 +237,7 @@ EOF
     fi
   done
   "$PY" -c 'import pyftpdlib, OpenSSL' || die "$PY cannot import pyftpdlib/OpenSSL"
+  [[ -f /usr/share/zoneinfo/$SHANGHAI_TZ ]] || die "tzdata: /usr/share/zoneinfo/$SHANGHAI_TZ missing"
   log "install done in $((SECONDS - t0)) s: vsftpd $("$VSFTPD_BIN" -v 0>&1 2>&1 | awk '{print $3}'), $("$PROFTPD_BIN" -v 2>&1 | awk '{print $2, $3}'), $("$PUREFTPD_BIN" --help 2>&1 | head -1 | awk '{print $1, $2}'), pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)')"
 }
 
@@ -301,6 +308,8 @@ start_instance() {
 pasv_addr_resolve=NO" ;;
         wan) lines="pasv_address=$WAN_ADVERTISED
 pasv_addr_resolve=NO" ;;
+        # LIST (and MDTM) in the local time of TZ; overrides the template's NO
+        shanghai) lines="use_localtime=YES" ;;
         tls|ftps) lines="ssl_enable=YES
 rsa_cert_file=$cert
 rsa_private_key_file=$key
@@ -398,6 +407,7 @@ debug_ssl=YES"
       ;;
   esac
 
+  [[ $kind == shanghai ]] && cmd=(env TZ="$SHANGHAI_TZ" "${cmd[@]}")
   printf '%q ' "${cmd[@]}" > "$dir/cmdline"; echo >> "$dir/cmdline"
   # setsid: the daemon leads its own process group (PGID == PID), so stop can
   # signal the listener and its session processes together.  We are not a
