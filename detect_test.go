@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/pasvport/ftp/ftptest"
 	"github.com/stretchr/testify/assert"
@@ -280,4 +281,46 @@ func FuzzEncodingDetection(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, name, got)
 	})
+}
+
+// TestServerCaptures parses the real listings of GBK names of
+// testdata/ls-locales-servers: every server that sends the bytes gives the
+// eight names, and detection finds GBK from them.
+func TestServerCaptures(t *testing.T) {
+	for _, file := range []string{"vsftpd.LIST", "proftpd.LIST", "proftpd.MLSD", "pureftpd.LIST", "pureftpd.MLSD"} {
+		t.Run(file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "ls-locales-servers", file))
+			require.NoError(t, err)
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			var entries []*Entry
+			if strings.HasSuffix(file, ".MLSD") {
+				for _, l := range lines {
+					e, err := parseMLSxLine(l)
+					require.NoError(t, err, l)
+					if !mlsxIsSelfOrParent(e) {
+						entries = append(entries, e)
+					}
+				}
+			} else {
+				p := newListParser(time.Now(), nil)
+				for _, l := range lines {
+					entries = p.feed(entries, l)
+				}
+				entries = p.flush(entries)
+			}
+			c := &control{detect: newDetector(cjk)}
+			c.decodeEntries(entries)
+			var names []string
+			for _, e := range entries {
+				if e.Name != "." && e.Name != ".." {
+					names = append(names, e.Name)
+					assert.Equal(t, gbk(t, e.Name), string(e.RawName))
+					assert.Equal(t, 2024, e.ModTime.Year(), e.Raw)
+				}
+			}
+			assert.ElementsMatch(t, zhNames, names)
+			enc, _ := (&Conn{ctl: c}).Encoding()
+			assert.Equal(t, simplifiedchinese.GBK, enc)
+		})
+	}
 }
