@@ -82,6 +82,22 @@ func (n *nameCodec) encode(s string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
+// NameBytes returns the bytes that the server knows name by: name (an
+// Entry's Name, or a path) as a command would send it, in the server's
+// encoding (WithEncoding, or what WithEncodingDetection has decided), a
+// name kept as bytes without its mark. Where no encoding applies they
+// are name's own bytes. They cost nothing until asked for: an Entry
+// holds no copy of them. The error is that of a name the server's
+// encoding cannot write.
+func (c *Conn) NameBytes(name string) ([]byte, error) {
+	n := c.ctl.codec()
+	if n == nil {
+		return []byte(name), nil
+	}
+	s, err := n.encode(name)
+	return []byte(s), err
+}
+
 // codec returns the codec names go through: WithEncoding's, or the one
 // detection has decided (shared by the Conns of a Pool); nil while names
 // pass as bytes.
@@ -92,16 +108,32 @@ func (c *control) codec() *nameCodec {
 	return c.names
 }
 
+// detectLines is how many lines of a listing detection looks at for
+// localised dates: all of them say the same, and scanning every line of
+// a long listing would cost it a tenth of its time.
+const detectLines = 100
+
 // decodeEntries decodes the names of a listing's entries, which
-// detection (WithEncodingDetection) looks at first.
+// detection (WithEncodingDetection) looks at first: the names that are
+// not ASCII, and the first detectLines lines if they are not ASCII, the
+// only ones that tell anything.
 func (c *control) decodeEntries(entries []*Entry) {
-	if c.names == nil && c.detect != nil {
+	if c.names == nil && c.detect != nil && !c.detect.verdict.Load().done {
 		var names, lines []string
-		for _, e := range entries {
-			names = append(names, e.Name, e.Target)
-			lines = append(lines, e.Raw)
+		for i, e := range entries {
+			if !ascii(e.Name) {
+				names = append(names, e.Name)
+			}
+			if !ascii(e.Target) {
+				names = append(names, e.Target)
+			}
+			if i < detectLines && !ascii(e.Raw) {
+				lines = append(lines, e.Raw)
+			}
 		}
-		c.observe(names, lines)
+		if names != nil || lines != nil {
+			c.observe(names, lines)
+		}
 	}
 	c.codec().decodeEntries(entries)
 }
@@ -125,15 +157,14 @@ func (c *control) observe(names, lines []string) {
 	}
 }
 
-// decodeEntries gives the entries' names (and link targets) in UTF-8,
-// keeping the server's bytes in RawName. Raw lines are left as sent.
+// decodeEntries gives the entries' names (and link targets) in UTF-8
+// (Conn.NameBytes gives their bytes back). Raw lines are left as sent.
 func (n *nameCodec) decodeEntries(entries []*Entry) {
 	if n == nil {
 		return
 	}
 	for _, e := range entries {
 		if e.Name != "" && !ascii(e.Name) {
-			e.RawName = []byte(e.Name)
 			e.Name = n.decode(e.Name)
 		}
 		if e.Target != "" {
@@ -163,8 +194,19 @@ func trimMarks(s string) string {
 	return s
 }
 
+// ascii reports whether s is all ASCII, eight bytes at a time (as
+// utf8.ValidString's fast path): detection runs it on every name of a
+// listing.
 func ascii(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}

@@ -45,9 +45,4 @@ type Entry struct {
 	Target  string            // symlink target, when the server says
 	Facts   map[string]string // raw MLSD/MLST facts, lower-case keys
 	Raw     string            // the line the entry was parsed from, as the server sent it
-	// RawName is the name's bytes as the server sent them, set under
-	// WithEncoding when they differ from Name (nil otherwise: Name is
-	// then the bytes). Name, not RawName, is what to pass back to the
-	// Conn: see WithEncoding for names that do not decode.
-	RawName []byte
 }

@@ -90,7 +90,9 @@ func TestInteropGBKRoundTrip(t *testing.T) {
 				}
 				got := map[string]string{}
 				for _, e := range entries {
-					got[e.Name] = string(e.RawName)
+					raw, err := c.NameBytes(e.Name)
+					require.NoError(t, err)
+					got[e.Name] = string(raw)
 				}
 				want := map[string]string{}
 				for _, n := range zhNames {

@@ -176,8 +176,9 @@ func WithListAll(mode ListAll) Option { return func(c *config) { c.listAll = mod
 // with one 0xFF byte appended when those bytes would read as UTF-8, and
 // every command converts such a name back to the server's exact bytes; so
 // each listed entry can be fetched, renamed and deleted by its Name,
-// alone or joined to a path. Entry.RawName holds the bytes as sent. A
-// name that enc cannot write is an error, before anything is sent.
+// alone or joined to a path. Conn.NameBytes gives the bytes a Name
+// stands for. A name that enc cannot write is an error, before anything
+// is sent.
 func WithEncoding(enc encoding.Encoding) Option {
 	return func(c *config) { c.encoding = enc }
 }

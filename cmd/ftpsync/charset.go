@@ -86,6 +86,26 @@ func parseTimezone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
+// serverBytes returns, for each entry, the bytes the server knows its
+// name by (ftp.Conn.NameBytes) where they are not the name's own, for
+// nameBytes.
+func serverBytes(ctx context.Context, p *ftp.Pool, entries []*ftp.Entry) ([][]byte, error) {
+	raws := make([][]byte, len(entries))
+	err := p.Do(ctx, func(c *ftp.Conn) error {
+		for i, en := range entries {
+			b, err := c.NameBytes(en.Name)
+			if err != nil {
+				return err
+			}
+			if string(b) != en.Name {
+				raws[i] = b
+			}
+		}
+		return nil
+	})
+	return raws, err
+}
+
 // nameBytes returns the bytes to give beside name in JSON, where
 // encoding/json would replace what is not UTF-8 by U+FFFD: the server's
 // bytes when the library decoded them (raw), else name's own bytes when

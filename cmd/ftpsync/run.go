@@ -583,9 +583,13 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		return err
 	}
 	if o.json {
+		raws, err := serverBytes(ctx, p, entries)
+		if err != nil {
+			return err
+		}
 		out := []jsonEntry{}
-		for _, en := range entries {
-			out = append(out, jsonEntry{en.Name, nameBytes(en.Name, en.RawName), en.Type.String(), en.Size, en.ModTime,
+		for i, en := range entries {
+			out = append(out, jsonEntry{en.Name, nameBytes(en.Name, raws[i]), en.Type.String(), en.Size, en.ModTime,
 				en.Target, nameBytes(en.Target, nil)})
 		}
 		return e.printJSON(out)
