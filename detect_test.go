@@ -381,3 +381,28 @@ func TestASCII(t *testing.T) {
 func TestEntrySize(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(Entry{}), uintptr(96))
 }
+
+// TestEncodingDetectionFromDates lists the real lines of ls under
+// zh_CN.GBK (testdata/ls-locales), whose names are ASCII: the dates in GBK
+// bytes are what tell GBK, and a Chinese name typed next goes in GBK.
+func TestEncodingDetectionFromDates(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t, ftptest.WithoutMLSD(), ftptest.WithListLines("/zh", localeLines(t, "zh_CN.GBK.txt")...))
+	srv.WriteFile("/zh/x", nil)
+	c := dialTest(t, srv, WithEncodingDetection(cjk...))
+	entries, err := c.List(ctx, "/zh")
+	require.NoError(t, err)
+	got := map[string]*Entry{}
+	for _, e := range entries {
+		got[e.Name] = e
+	}
+	require.Contains(t, got, "new.txt")
+	require.Contains(t, got, "old file.txt")
+	assert.Equal(t, time.Date(2024, 1, 6, 0, 0, 0, 0, time.UTC), got["old file.txt"].ModTime)
+	enc, how := c.Encoding()
+	assert.Equal(t, simplifiedchinese.GBK, enc, how)
+	assert.Contains(t, how, "2 listed dates")
+	require.NoError(t, c.Stor(ctx, "/zh/报告.txt", strings.NewReader("r")))
+	_, err = srv.ReadFile("/zh/" + gbk(t, "报告.txt"))
+	require.NoError(t, err, "stored under its GBK name")
+}
