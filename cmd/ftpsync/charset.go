@@ -44,13 +44,14 @@ func encodingOption(enc encoding.Encoding) ftp.Option {
 // the deepest folder of remote's whose path is ASCII. A failure is left
 // to the command.
 func detectFor(ctx context.Context, p *ftp.Pool, remote string, enc encoding.Encoding) {
+	if enc != nil || isASCII(remote) {
+		return
+	}
 	dir := path.Dir(remote)
 	for !isASCII(dir) {
 		dir = path.Dir(dir)
 	}
-	if enc == nil && !isASCII(remote) {
-		_, _ = p.List(ctx, dir)
-	}
+	_, _ = p.List(ctx, dir)
 }
 
 func isASCII(s string) bool {
