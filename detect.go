@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,14 +116,14 @@ type candidate struct {
 	fails int    // names that do not decode (and encode back)
 	dates int    // lines with a date in its units
 	rare  int    // characters outside its common set
-	sum   uint64 // hash of the names as it reads them
+	sum   uint64 // FNV-1a hash of the names as it reads them, from the offset basis
 	units []string
 }
 
 func newDetector(encs []encoding.Encoding) *detector {
 	d := &detector{}
 	for _, enc := range encs {
-		cd := candidate{enc: enc, name: encodingName(enc), codec: nameCodec{enc: enc}}
+		cd := candidate{enc: enc, name: encodingName(enc), codec: nameCodec{enc: enc}, sum: 14695981039346656037}
 		for _, u := range []string{"年", "月", "日", "년", "월", "일"} {
 			if b, err := enc.NewEncoder().String(u); err == nil && !ascii(b) {
 				cd.units = append(cd.units, b)
@@ -186,7 +185,7 @@ func (d *detector) observe(names, lines []string) (*verdict, bool) {
 // read, those it reads as rare characters, and the lines with dates in
 // its units. It reports whether a line had such a date.
 func (cd *candidate) look(names, lines []string) bool {
-	h := fnv.New64a()
+	h := cd.sum
 	for _, n := range names {
 		if ascii(n) {
 			continue
@@ -196,8 +195,7 @@ func (cd *candidate) look(names, lines []string) bool {
 			cd.fails++
 			continue
 		}
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+		h = fnv1a(fnv1a(h, s), "/") // '/' ends each: it is in no name
 		for _, r := range s {
 			if r >= utf8.RuneSelf {
 				b, err := cd.enc.NewEncoder().String(string(r))
@@ -207,7 +205,7 @@ func (cd *candidate) look(names, lines []string) bool {
 			}
 		}
 	}
-	cd.sum = cd.sum*31 + h.Sum64()
+	cd.sum = h
 	dated := false
 	for _, l := range lines {
 		if hasDateUnit(l, cd.units) {
@@ -216,6 +214,16 @@ func (cd *candidate) look(names, lines []string) bool {
 		}
 	}
 	return dated
+}
+
+// fnv1a adds s to the FNV-1a hash h (hash/fnv, without the linker
+// keeping what its interfaces reach in every program).
+func fnv1a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // hasDateUnit reports whether line holds a digit followed by one of
