@@ -272,6 +272,14 @@ func FuzzEncodingDetection(f *testing.F) {
 	for _, l := range localeLines(f, "ko_KR.EUC-KR.txt") {
 		f.Add("x", l)
 	}
+	for _, file := range []string{"vsftpd.LIST", "proftpd.MLSD", "pureftpd.LIST"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "ls-locales-servers", file))
+		require.NoError(f, err)
+		for l := range strings.Lines(string(b)) {
+			l = strings.TrimSuffix(l, "\n")
+			f.Add(l[strings.LastIndexByte(l, ' ')+1:], l) // the name's last word, and the line
+		}
+	}
 	f.Add("\xff\x80", "-rw-r--r-- 1 u g 0 11\xd4\xc226\xc8\xd5 15:13 x")
 	f.Fuzz(func(t *testing.T, name, line string) {
 		if strings.Contains(name, "/") {
