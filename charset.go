@@ -50,11 +50,17 @@ func (n *nameCodec) convert(raw string) (string, bool) {
 	if ascii(raw) {
 		return raw, true
 	}
-	s, err := n.enc.NewDecoder().String(raw)
+	return roundTrip(n.enc.NewDecoder(), n.enc.NewEncoder(), raw)
+}
+
+// roundTrip is convert with a decoder and an encoder that the caller
+// may use again (each String starts afresh).
+func roundTrip(dec *encoding.Decoder, enc *encoding.Encoder, raw string) (string, bool) {
+	s, err := dec.String(raw)
 	if err != nil || !utf8.ValidString(s) {
 		return "", false
 	}
-	back, err := n.enc.NewEncoder().String(s)
+	back, err := enc.String(s)
 	return s, err == nil && back == raw
 }
 

@@ -186,22 +186,27 @@ func (d *detector) observe(names, lines []string) (*verdict, bool) {
 // its units. It reports whether a line had such a date.
 func (cd *candidate) look(names, lines []string) bool {
 	h := cd.sum
+	dec, enc := cd.enc.NewDecoder(), cd.enc.NewEncoder()
+	var src [utf8.UTFMax]byte
+	var dst [8]byte
 	for _, n := range names {
 		if ascii(n) {
 			continue
 		}
-		s, ok := cd.codec.convert(n)
+		s, ok := roundTrip(dec, enc, n)
 		if !ok {
 			cd.fails++
 			continue
 		}
 		h = fnv1a(fnv1a(h, s), "/") // '/' ends each: it is in no name
 		for _, r := range s {
-			if r >= utf8.RuneSelf {
-				b, err := cd.enc.NewEncoder().String(string(r))
-				if err != nil || !commonCJK(cd.name, b) {
-					cd.rare++
-				}
+			if r < utf8.RuneSelf {
+				continue
+			}
+			enc.Reset()
+			nd, _, err := enc.Transform(dst[:], src[:utf8.EncodeRune(src[:], r)], true)
+			if err != nil || !commonCJK(cd.name, string(dst[:nd])) {
+				cd.rare++
 			}
 		}
 	}
