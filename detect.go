@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,8 @@ import (
 // kana, and the Hangul of KS X 1001; for other encodings, every character
 // that is not ASCII. When two candidates are still level and read the
 // names differently, the Conn is unsure: names pass as their bytes, as
-// without any option, and the next listings are looked at too.
+// without any option, and the next listings are looked at too, up to
+// 10,000 names that are not ASCII; after them, names stay bytes.
 //
 // A decision is never taken back, so that a name the Conn has given out
 // keeps its meaning: a listing that shows names that are valid UTF-8 and
@@ -177,9 +179,16 @@ func (d *detector) observe(names, lines []string) (*verdict, bool) {
 	default:
 		v = d.decide(utf8Names > 0)
 	}
+	if !v.done && d.seen >= detectNames {
+		v = &verdict{done: true, how: "bytes: unsure after " + strconv.Itoa(d.seen) + " names: " + strings.TrimPrefix(v.how, "not decided yet: ")}
+	}
 	d.verdict.Store(v)
 	return v, true
 }
+
+// detectNames bounds the names that detection looks at while unsure
+// (each costs it a few microseconds): beyond, names stay bytes for good.
+const detectNames = 10000
 
 // look adds the evidence of one listing for cd: the names that it cannot
 // read, those it reads as rare characters, and the lines with dates in

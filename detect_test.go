@@ -130,6 +130,16 @@ func TestDetectorWaitsForEvidence(t *testing.T) {
 	v, changed = d.observe([]string{"ütf8.txt"}, nil)
 	assert.False(t, changed, "decided for good")
 	assert.Equal(t, simplifiedchinese.GBK, v.codec.enc)
+
+	// Unsure for detectNames names: bytes for good.
+	WithEncodingDetection(cjk...)(&cfg)
+	ko := encodeAll(t, korean.EUCKR, koNames...)
+	for seen := 0; seen < detectNames; seen += len(ko) {
+		v, _ = cfg.detect.observe(ko, nil)
+	}
+	assert.True(t, v.done)
+	assert.Nil(t, v.codec)
+	assert.Contains(t, v.how, "bytes: unsure after 10002 names: GBK, EUC-JP, EUC-KR read the names alike well")
 }
 
 // gbkServer serves a folder of Chinese names in GBK bytes, as vsftpd
