@@ -80,6 +80,8 @@ flags:
   --timezone ZONE     LIST times (which carry no zone) are in ZONE (IANA,
                       like Asia/Shanghai); MLSD and MDTM times are UTC
   --timeout D         bound each wait on the server (default 30s)
+  --limit-rate R      at most R bytes/s of data, all transfers together
+                      (curl's syntax: 500K, 2M, 1G)
   --deadline D        end the whole run after D (exit 1; run again to resume)
   --verbose           print the protocol trace (passwords masked) on stderr
   --json              print results as JSON on stdout
@@ -126,6 +128,7 @@ type options struct {
 	ca                            string            // doctor --cacert
 	enc                           encoding.Encoding // --encoding; nil: UTF-8
 	loc                           *time.Location    // --timezone; nil: the library's default
+	limitRate                     int64             // --limit-rate; 0: none
 }
 
 type globs []string
@@ -194,6 +197,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fset.BoolVar(&o.json, "json", false, "")
 	fset.Func("encoding", "", func(s string) (err error) { o.enc, err = parseEncoding(s); return err })
 	fset.Func("timezone", "", func(s string) (err error) { o.loc, err = parseTimezone(s); return err })
+	fset.Func("limit-rate", "", func(s string) (err error) { o.limitRate, err = parseRate(s); return err })
 	switch cmd {
 	case "mirror":
 		fset.BoolVar(&o.reverse, "reverse", false, "")
@@ -510,6 +514,9 @@ func (e *env) connOptions(o *options, t target) []ftp.Option {
 	}
 	if o.verbose {
 		opts = append(opts, ftp.WithDebug(&lockedWriter{w: e.stderr}))
+	}
+	if o.limitRate > 0 {
+		opts = append(opts, ftp.WithRateLimit(o.limitRate)) // one limit for all the pool's connections
 	}
 	return opts
 }
