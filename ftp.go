@@ -39,6 +39,9 @@ import (
 // server's greeting. It does not log in: call Login next.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
+	if err := cfg.checkProxy(); err != nil {
+		return nil, err
+	}
 	defaultPort := "21"
 	if cfg.tlsMode == tlsImplicit {
 		defaultPort = "990"

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/url"
 	"time"
 
 	"golang.org/x/text/encoding"
@@ -50,6 +51,7 @@ type config struct {
 	ignoreFEAT     bool              // tests: the FEAT reply is ignored, as if the server had none
 	encoding       encoding.Encoding // WithEncoding; nil: names pass as bytes
 	limit          *rateLimit        // WithRateLimit; nil: none
+	proxy          *url.URL          // WithProxy; nil: none
 }
 
 func newConfig(opts []Option) config {
@@ -63,6 +65,13 @@ func newConfig(opts []Option) config {
 		// deadline (and spared four setsockopt calls per transfer).
 		d := &net.Dialer{KeepAlive: -1}
 		cfg.dial = d.DialContext
+	}
+	if cfg.proxy != nil {
+		// Names are resolved by the proxy, so data connections go to the
+		// dialled host, as with WithDialFunc. Dial checks the URL first.
+		if p, err := newProxyDialer(cfg.proxy, cfg.dial); err == nil {
+			cfg.dial, cfg.customDial = p.dial, true
+		}
 	}
 	return cfg
 }

@@ -82,6 +82,10 @@ flags:
   --timeout D         bound each wait on the server (default 30s)
   --limit-rate R      at most R bytes/s of data, all transfers together
                       (curl's syntax: 500K, 2M, 1G)
+  --proxy URL         connect through a proxy: socks5://[user:pass@]host:port
+                      or http://[user:pass@]host:port (CONNECT); without
+                      it, ftp_proxy, then ALL_PROXY (either case), unless
+                      NO_PROXY names the host; --proxy "" for none
   --deadline D        end the whole run after D (exit 1; run again to resume)
   --verbose           print the protocol trace (passwords masked) on stderr
   --json              print results as JSON on stdout
@@ -129,6 +133,7 @@ type options struct {
 	enc                           encoding.Encoding // --encoding; nil: UTF-8
 	loc                           *time.Location    // --timezone; nil: the library's default
 	limitRate                     int64             // --limit-rate; 0: none
+	proxy                         *string           // --proxy; nil: from the environment
 }
 
 type globs []string
@@ -198,6 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fset.Func("encoding", "", func(s string) (err error) { o.enc, err = parseEncoding(s); return err })
 	fset.Func("timezone", "", func(s string) (err error) { o.loc, err = parseTimezone(s); return err })
 	fset.Func("limit-rate", "", func(s string) (err error) { o.limitRate, err = parseRate(s); return err })
+	fset.Func("proxy", "", func(s string) error { o.proxy = &s; return nil })
 	switch cmd {
 	case "mirror":
 		fset.BoolVar(&o.reverse, "reverse", false, "")
@@ -535,7 +541,11 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 // pool opens a Pool for t and checks that it can log in.
 func (e *env) pool(ctx context.Context, t target, o *options, size int) (*ftp.Pool, error) {
-	p, err := ftp.NewPool(t.dialURL, size, e.connOptions(o, t)...)
+	opts, err := e.withProxy(o.proxy, t, e.connOptions(o, t))
+	if err != nil {
+		return nil, err
+	}
+	p, err := ftp.NewPool(t.dialURL, size, opts...)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
