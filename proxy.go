@@ -37,6 +37,10 @@ import (
 // connects. A failure of the proxy is a *ProxyError; its text never shows
 // the proxy's credentials. A nil u means no proxy.
 func WithProxy(u *url.URL) Option {
+	if u != nil {
+		cp := *u // the caller's URL may change later
+		u = &cp
+	}
 	return func(c *config) { c.proxy = u }
 }
 
