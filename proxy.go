@@ -180,3 +180,14 @@ func (c *Conn) serverIP() net.IP {
 	}
 	return net.IPv4zero
 }
+
+// traceProxy notes in the trace which proxy the session goes through,
+// without its credentials.
+func (c *Conn) traceProxy() {
+	if c.cfg.proxy == nil {
+		return
+	}
+	if p, err := newProxyDialer(c.cfg.proxy, nil); err == nil {
+		c.ctl.trace("# ", "connected through the proxy "+p.shown+", as every data connection will be")
+	}
+}

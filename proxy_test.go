@@ -314,7 +314,8 @@ func TestProxyCarriesEveryConnection(t *testing.T) {
 					srv := newServer(t, sopts...)
 					srv.WriteFile("f.bin", data)
 					rec := &dialRecorder{}
-					opts := []Option{WithProxy(px.URL(user, pass)), WithDialFunc(rec.dial), WithTimeout(20 * time.Second)}
+					var trace bytes.Buffer
+					opts := []Option{WithProxy(px.URL(user, pass)), WithDialFunc(rec.dial), WithTimeout(20 * time.Second), WithDebug(&trace)}
 					var c *Conn
 					if secure {
 						c = dialTLS(t, srv, "explicit", opts...)
@@ -339,6 +340,11 @@ func TestProxyCarriesEveryConnection(t *testing.T) {
 					require.NoError(t, c.Quit(ctx))
 
 					proxyAddr := px.ln.Addr().String()
+					assert.Contains(t, trace.String(), "# connected through the proxy "+kind+"://"+proxyAddr+",")
+					if creds {
+						assert.NotContains(t, trace.String(), pass)
+						assert.NotContains(t, trace.String(), user)
+					}
 					dialled := rec.Addrs()
 					for _, a := range dialled {
 						assert.Equal(t, proxyAddr, a, "every dial goes to the proxy")
