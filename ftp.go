@@ -57,7 +57,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 		return nil, errorf("dial %s: %w", addr, err)
 	}
 	c := newConn(cfg, host, nc)
-	c.traceProxy()
+	c.viaProxy()
 	if err := c.open(ctx); err != nil {
 		c.ctl.close(err)
 		return nil, err

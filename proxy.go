@@ -181,13 +181,18 @@ func (c *Conn) serverIP() net.IP {
 	return net.IPv4zero
 }
 
-// traceProxy notes in the trace which proxy the session goes through,
-// without its credentials.
-func (c *Conn) traceProxy() {
+// viaProxy sets up a Conn whose control connection goes through a proxy:
+// the trace says which proxy (without its credentials), and since the
+// control connection's peer is the proxy, only a server dialled by IP
+// address is known to be on IPv6 (where PASV does not exist); one dialled
+// by name gets EPSV first and PASV after, as on IPv4.
+func (c *Conn) viaProxy() {
 	if c.cfg.proxy == nil {
 		return
 	}
 	if p, err := newProxyDialer(c.cfg.proxy, nil); err == nil {
 		c.ctl.trace("# ", "connected through the proxy "+p.shown+", as every data connection will be")
 	}
+	ip := net.ParseIP(c.host)
+	c.ipv6 = ip != nil && ip.To4() == nil
 }

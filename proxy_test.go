@@ -40,7 +40,13 @@ type testProxy struct {
 // only credentials it accepts. It stops when the test ends.
 func newTestProxy(t *testing.T, kind, user, pass string) *testProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newTestProxyOn(t, "127.0.0.1:0", kind, user, pass)
+}
+
+// newTestProxyOn is newTestProxy listening on addr.
+func newTestProxyOn(t *testing.T, addr, kind, user, pass string) *testProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	p := &testProxy{ln: ln, kind: kind, user: user, pass: pass}
 	p.wg.Add(1)
@@ -548,4 +554,23 @@ func TestProxyHostileConnectReply(t *testing.T) {
 			assert.NotContains(t, err.Error(), "\x1b")
 		})
 	}
+}
+
+// TestProxyOnIPv6ServerByName: the control connection's peer is the
+// proxy, so a proxy on IPv6 does not make an IPv4 server dialled by name
+// an IPv6 one: WithoutEPSV still gets PASV.
+func TestProxyOnIPv6ServerByName(t *testing.T) {
+	px := newTestProxyOn(t, "[::1]:0", "socks5", "", "")
+	srv := newServer(t, ftptest.WithFiles(map[string][]byte{"f": []byte("x")}))
+	_, port, _ := net.SplitHostPort(srv.Addr())
+	ctx := context.Background()
+	c, err := Dial(ctx, net.JoinHostPort("localhost", port), WithProxy(px.URL("", "")), WithoutEPSV(), WithTimeout(10*time.Second))
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Login(ctx, srv.User(), srv.Password()))
+	names, err := c.NameList(ctx, "/")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"f"}, names)
+	assert.Contains(t, verbs(srv), "PASV")
+	assert.NotContains(t, verbs(srv), "EPSV")
 }
