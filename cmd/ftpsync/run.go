@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +72,7 @@ type env struct {
 	secret         string                       // the password, masked in every message
 	prompt         func(string) (string, error) // asks for a password; nil: not on a terminal
 	warned         map[string]bool              // the warnings printed
+	meter          *meter                       // the transfers of get, put, mirror: what an interruption keeps
 }
 
 // run runs the command line args and returns the exit code.
@@ -137,16 +140,23 @@ func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err er
 	if err == nil {
 		return exitOK
 	}
+	if ctx.Err() != nil {
+		// Once, whatever failed on the way: the transfers stopped where
+		// they were, to be resumed.
+		files, parts := 0, int64(0)
+		if e.meter != nil {
+			files, parts = e.meter.kept()
+		}
+		fmt.Fprintf(e.stderr, "ftpsync: interrupted: %d files done, %.1f MiB kept in parts; run the same command to resume\n",
+			files, float64(parts)/(1<<20))
+		return exitInterrupted
+	}
 	fmt.Fprintln(e.stderr, "ftpsync:", safeLines(e.mask(err.Error())))
 	var ue usageError
-	var fe *ftp.Error
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintln(e.stderr, "run 'ftpsync help' for usage")
 		return exitUsage
-	case ctx.Err() != nil:
-		fmt.Fprintln(e.stderr, "ftpsync: interrupted; run again to resume")
-		return exitInterrupted
 	case deadlinePassed(runCtx):
 		fmt.Fprintf(e.stderr, "ftpsync: --deadline %v reached; run again to resume\n", deadline)
 		return exitFailed
@@ -154,8 +164,6 @@ func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err er
 		return exitConnect
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(failure)):
 		return exitNotFound
-	case errors.As(err, &fe):
-		return exitFailed
 	}
 	return exitFailed
 }
@@ -378,6 +386,7 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 	if err != nil {
 		return err
 	}
+	slices.SortStableFunc(entries, func(a, b *ftp.Entry) int { return strings.Compare(a.Name, b.Name) })
 	if o.json {
 		out := []jsonEntry{}
 		for _, en := range entries {
@@ -387,10 +396,6 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		return e.printJSON(out)
 	}
 	for _, en := range entries {
-		mod := "-"
-		if !en.ModTime.IsZero() {
-			mod = en.ModTime.UTC().Format("2006-01-02 15:04:05")
-		}
 		name := en.Name
 		if en.Name == "" {
 			name = en.Raw
@@ -401,9 +406,29 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		if !utf8.ValidString(name) {
 			name = escapeName(name) // not mojibake: the bytes, as get names the local file
 		}
-		fmt.Fprintf(e.stdout, "%-4s %12d  %s  %s\n", en.Type, en.Size, mod, name)
+		size := "-"
+		if en.Size >= 0 {
+			size = strconv.FormatInt(en.Size, 10)
+		}
+		fmt.Fprintf(e.stdout, "%-4s %12s  %-19s  %s\n", en.Type, size, modTime(en), safe(name))
 	}
 	return nil
+}
+
+// modTime shows an entry's time to the precision the server gave, never
+// more: seconds (MLSD, MLST, MDTM) in UTC; a LIST line's minutes in UTC
+// (in the server's zone as the library found it); a LIST date alone (ls
+// shows one for files older than six months) as that date; "-" for none.
+func modTime(en *ftp.Entry) string {
+	switch {
+	case en.ModTime.IsZero():
+		return "-"
+	case en.Facts != nil || en.Raw == "":
+		return en.ModTime.UTC().Format("2006-01-02 15:04:05")
+	case en.ModTime.Hour()+en.ModTime.Minute()+en.ModTime.Second() == 0:
+		return en.ModTime.Format("2006-01-02")
+	}
+	return en.ModTime.UTC().Format("2006-01-02 15:04")
 }
 
 // list lists dir, or shows the file dir names, checking what a listing
@@ -471,16 +496,14 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 	}
 	defer p.Close()
 	base := localName(path.Base(t.path), o.enc)
-	if local == "" {
-		local = base
-	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() {
-		local = filepath.Join(local, base)
+	if local, err = localTarget(local, base); err != nil {
+		return err
 	}
 	bar := e.newProgress(base, o)
 	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
-		return err
+		return remoteDir(ctx, p, t.path, err)
 	}
 	fi, err := os.Stat(local)
 	if err != nil {
@@ -489,8 +512,39 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 	if o.json {
 		return e.printJSON(jsonTransfer{"get", t.path, nameBytes(t.path, nil), local, nameBytes(local, nil), fi.Size()})
 	}
-	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", t.path, local, fi.Size())
+	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", safe(t.path), safe(local), fi.Size())
 	return nil
+}
+
+// localTarget is the local file of a get: local, or base in the
+// directory local names, or base here; a directory that does not exist
+// is named (not the part file that could not be created in it).
+func localTarget(local, base string) (string, error) {
+	if local == "" {
+		return base, nil
+	}
+	if fi, err := os.Stat(local); err == nil && fi.IsDir() {
+		return filepath.Join(local, base), nil
+	}
+	dir := filepath.Dir(local)
+	if strings.HasSuffix(local, string(filepath.Separator)) || strings.HasSuffix(local, "/") {
+		dir, local = local, filepath.Join(local, base)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("the local directory %s does not exist: %w", dir, err)
+	}
+	return local, nil
+}
+
+// remoteDir explains a failed download of name that is a directory.
+func remoteDir(ctx context.Context, p *ftp.Pool, name string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if st, serr := p.Stat(ctx, name); serr == nil && st.Type == ftp.EntryDir {
+		return usageError{safe(name) + " is a directory: use mirror"}
+	}
+	return err
 }
 
 func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
@@ -499,7 +553,7 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 		return err
 	}
 	if fi.IsDir() {
-		return usageError{local + " is a directory: use mirror --reverse"}
+		return usageError{safe(local) + " is a directory: use mirror --reverse"}
 	}
 	p, t, err := e.session(ctx, rawURL, o, 1)
 	if err != nil {
@@ -521,83 +575,8 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 	if o.json {
 		return e.printJSON(jsonTransfer{"put", remote, nameBytes(remote, nil), local, nameBytes(local, nil), fi.Size()})
 	}
-	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", local, remote, fi.Size())
+	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", safe(local), safe(remote), fi.Size())
 	return nil
-}
-
-type jsonSummary struct {
-	Direction string             `json:"direction"`
-	DryRun    bool               `json:"dryRun"`
-	Files     int                `json:"files"`
-	Bytes     int64              `json:"bytes"`
-	Dirs      int                `json:"dirs"`
-	Skipped   int                `json:"skipped"`
-	Deleted   int                `json:"deleted"`
-	Kept      int                `json:"kept"`
-	Failed    int                `json:"failed"`
-	Plan      []ftp.MirrorAction `json:"plan"`
-	Error     string             `json:"error,omitempty"`
-}
-
-func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) error {
-	p, t, err := e.session(ctx, rawURL, o, o.parallel)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	dir := ftp.MirrorDown
-	src, dst := t.path, local
-	if o.reverse {
-		dir = ftp.MirrorUp
-		src, dst = local, t.path
-		if _, err := os.Stat(local); err != nil {
-			return err
-		}
-	}
-	status := e.newStatus(o)
-	opts := ftp.MirrorOptions{
-		Direction: dir, Parallel: o.parallel, Delete: o.del, Exclude: o.exclude,
-		DryRun: o.dryRun, Checksum: o.checksum, AllowEmptySource: o.allowEmpty,
-		OnAction: func(a ftp.MirrorAction, err error) { status.action(a, err) },
-	}
-	switch {
-	case o.maxDelete == 0:
-		opts.MaxDelete = -1 // none at all
-	case o.maxDelete > 0:
-		opts.MaxDelete = o.maxDelete
-	}
-	sum, err := ftp.Mirror(ctx, p, src, dst, opts)
-	status.done()
-	if o.json {
-		js := jsonSummary{dir.String(), o.dryRun, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed, sum.Plan, ""}
-		if js.Plan == nil {
-			js.Plan = []ftp.MirrorAction{}
-		}
-		if err != nil {
-			js.Error = err.Error()
-		}
-		if jerr := e.printJSON(js); jerr != nil {
-			return jerr
-		}
-	} else {
-		for _, a := range sum.Plan {
-			switch {
-			case o.dryRun:
-				fmt.Fprintf(e.stdout, "would %s %s (%s)\n", a.Op, a.Path, a.Reason)
-			case a.Op == ftp.OpKeep:
-				fmt.Fprintf(e.stdout, "keep %s (%s)\n", a.Path, a.Reason)
-			}
-		}
-		fmt.Fprintf(e.stdout, "mirror %s: %d files (%d bytes) copied, %d directories created, %d up to date, %d deleted, %d kept, %d failed\n",
-			dir, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed)
-	}
-	if errors.Is(err, ftp.ErrEmptySource) {
-		err = fmt.Errorf("%w\n(--allow-empty-source allows it)", err)
-	}
-	if err != nil && sum.Failed > 0 {
-		return failure{err}
-	}
-	return err
 }
 
 func (e *env) rm(ctx context.Context, rawURL string, o *options) error {

@@ -256,7 +256,7 @@ func TestInterrupted(t *testing.T) {
 	var out, errOut strings.Builder
 	code := run(ctx, []string{"ls", "ftp://u:pw-9Zq@" + addr + "/"}, &out, &errOut, func(string) string { return "" })
 	assert.Equal(t, exitInterrupted, code)
-	assert.Contains(t, errOut.String(), "interrupted; run again to resume")
+	assert.Contains(t, errOut.String(), "interrupted: 0 files done, 0.0 MiB kept in parts; run the same command to resume")
 }
 
 // TestSignals: SIGTERM, as SIGINT, ends the command with exit 130 and how
@@ -283,7 +283,7 @@ func TestSignals(t *testing.T) {
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), fmt.Sprintf("%v; stderr: %s", ee, stderr.String()))
-			assert.Contains(t, stderr.String(), "interrupted; run again to resume")
+			assert.Contains(t, stderr.String(), "interrupted: 0 files done, 0.0 MiB kept in parts; run the same command to resume")
 		})
 	}
 }
