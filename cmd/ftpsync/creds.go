@@ -60,8 +60,7 @@ func terminalPrompt(stderr *os.File) func(string) (string, error) {
 		return nil
 	}
 	return func(prompt string) (string, error) {
-		fmt.Fprint(stderr, prompt)
-		b, err := term.ReadPassword(in)
+		b, err := readPassword(in, stderr, prompt)
 		fmt.Fprintln(stderr)
 		return string(b), err
 	}

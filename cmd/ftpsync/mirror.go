@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) erro
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	out := &mirrorOutput{e: e, o: o, m: e.newMeter("", o), ctx: runCtx, stop: stop, down: dir == ftp.MirrorDown, same: map[string]int{}}
+	out := &mirrorOutput{e: e, o: o, m: e.newMeter("", o), ctx: runCtx, stop: stop, down: dir == ftp.MirrorDown, local: local, same: map[string]int{}}
 	e.meter = out.m
 	opts := ftp.MirrorOptions{
 		Direction: dir, Parallel: o.parallel, Delete: o.del, Exclude: o.exclude,
@@ -145,12 +146,13 @@ func (e *env) checkChecksums(ctx context.Context, p *ftp.Pool) {
 // once per cause with a count of the others, nothing for those an
 // interruption caused; and it stops the run at a local write error.
 type mirrorOutput struct {
-	e    *env
-	o    *options
-	m    *meter
-	ctx  context.Context
-	stop context.CancelCauseFunc
-	down bool // local writes: the destination is local
+	e     *env
+	o     *options
+	m     *meter
+	ctx   context.Context
+	stop  context.CancelCauseFunc
+	down  bool   // local writes: the destination is local
+	local string // the local root
 
 	mu   sync.Mutex
 	same map[string]int // failures by cause (see cause): how many not printed
@@ -162,6 +164,9 @@ func (out *mirrorOutput) plan(plan []ftp.MirrorAction) {
 		if a.Op == ftp.OpCopy {
 			files++
 			bytes += a.Size
+			if out.down && !out.o.dryRun {
+				out.m.notePart(a.Path, filepath.Join(out.local, filepath.FromSlash(a.Path)))
+			}
 		}
 	}
 	out.m.plan(files, bytes)

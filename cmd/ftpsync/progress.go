@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pasvport/ftp"
 	"golang.org/x/term"
 )
 
@@ -38,6 +39,10 @@ type meter struct {
 	width int
 	name  string // get, put: the file's name; "": a mirror
 	now   func() time.Time
+	// parts are the sizes of the local parts found before the transfers
+	// began (see notePart), by path: where a resume starts. Remote parts
+	// (put, mirror up) are not looked up: a resume counts as moved.
+	parts map[string]int64
 
 	mu         sync.Mutex
 	start      time.Time
@@ -64,7 +69,7 @@ func (e *env) newProgress(name string, o *options) *meter {
 }
 
 func (e *env) newMeter(name string, o *options) *meter {
-	m := &meter{name: name, now: time.Now, bytesTotal: -1, active: map[string]*fileMeter{}}
+	m := &meter{name: name, now: time.Now, bytesTotal: -1, active: map[string]*fileMeter{}, parts: map[string]int64{}}
 	m.start = m.now()
 	if !o.json && isTerminal(e.stderr) {
 		m.w, m.width = e.stderr, termWidth(e.stderr)
@@ -88,7 +93,7 @@ func (m *meter) updateFile(path string, done, total int64) {
 	defer m.mu.Unlock()
 	f := m.active[path]
 	if f == nil {
-		f = &fileMeter{base: done}
+		f = &fileMeter{base: m.resumedFrom(path, done)}
 		m.active[path] = f
 	}
 	f.done, f.total = done, total
@@ -98,6 +103,25 @@ func (m *meter) updateFile(path string, done, total int64) {
 	}
 	m.last = now
 	m.drawLocked()
+}
+
+// notePart records the size of the part of local, the file of the
+// transfer of path, before the transfer begins.
+func (m *meter) notePart(path, local string) {
+	if fi, err := os.Lstat(ftp.PartName(local)); err == nil && fi.Mode().IsRegular() {
+		m.mu.Lock()
+		m.parts[path] = fi.Size()
+		m.mu.Unlock()
+	}
+}
+
+// resumedFrom is where a transfer whose first report says done began: the
+// part it resumed, or 0 when it started afresh.
+func (m *meter) resumedFrom(path string, done int64) int64 {
+	if part := m.parts[path]; part <= done {
+		return part
+	}
+	return 0
 }
 
 // finished counts a file done (ok) or ended, and forgets its transfer.

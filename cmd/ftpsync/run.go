@@ -500,6 +500,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 		return err
 	}
 	bar := e.newProgress(base, o)
+	bar.notePart("", local)
 	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
