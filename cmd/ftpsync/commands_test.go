@@ -248,3 +248,28 @@ func TestMirrorInterrupted(t *testing.T) {
 	assert.NotContains(t, out.String()+errOut.String(), "FAILED")
 	assert.NotContains(t, out.String()+errOut.String(), "context canceled")
 }
+
+// TestVerboseParallelTagged: with --parallel > 1 and --verbose, each
+// connection's trace lines begin with its number (issue 21, item 2).
+func TestVerboseParallelTagged(t *testing.T) {
+	srv := newServer(t)
+	for i := range 8 {
+		srv.WriteFile(fmt.Sprintf("/src/f%d", i), random(t, 1<<20))
+	}
+	r := ftpsync(t, nil, "mirror", "--verbose", "--parallel", "2", at(srv, "src"), t.TempDir())
+	require.Equal(t, exitOK, r.code, r.stderr)
+	tags := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if strings.HasPrefix(l, "ftpsync: warning:") {
+			continue
+		}
+		tag, _, ok := strings.Cut(l, " ")
+		require.True(t, ok && (tag == "[1]" || tag == "[2]"), "an untagged trace line: %q", l)
+		tags[tag]++
+	}
+	assert.Len(t, tags, 2, r.stderr)
+
+	r = ftpsync(t, nil, "ls", "--verbose", at(srv, "src"))
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stderr, "[1]", "one connection: no tags")
+}
