@@ -425,6 +425,12 @@ func TestDemo(t *testing.T) {
 	r := ftpsync(t, nil, "demo")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "demo finished")
+	// The trace in both modes, as the README says (issue 21, item 14).
+	passive, active, ok := strings.Cut(r.stdout, "== active")
+	require.True(t, ok, r.stdout)
+	assert.Contains(t, passive, "    | > EPSV\n")
+	assert.Regexp(t, `    \| > (PORT|EPRT) `, active)
+	assert.Contains(t, active, "    | > RETR /pub/upload.bin\n")
 }
 
 func TestBar(t *testing.T) {
