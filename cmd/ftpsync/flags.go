@@ -25,7 +25,7 @@ type flagDef struct {
 	name  string   // given as --name (or -name)
 	short string   // a one-letter alias (-R), or ""
 	arg   string   // the value's placeholder (N, D, FILE); "" for a switch
-	cmds  []string // the commands it is for; nil: every connecting one
+	cmds  []string // the commands it is for; nil: every connecting one; {"*"}: every one
 	help  string   // one paragraph, wrapped when printed
 	value func(o *options) flag.Value
 }

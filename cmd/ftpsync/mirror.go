@@ -73,8 +73,8 @@ func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) erro
 	if stopped {
 		err = errors.Join(errLocalWrite, context.Cause(runCtx))
 	}
-	if ctx.Err() != nil && !o.json {
-		return ctx.Err() // interrupted: finish says what is kept
+	if errors.Is(ctx.Err(), context.Canceled) && !o.json {
+		return ctx.Err() // interrupted: finish says what is kept, once
 	}
 	out.sameCauses()
 	if err := e.mirrorSummary(dir, sum, err, o); err != nil {

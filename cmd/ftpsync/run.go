@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		io.WriteString(stdout, text)
 		return exitOK
-	case cmd == "version" || cmd == "" && o.version:
+	case cmd == "version" || o.version:
 		fmt.Fprintln(stdout, versionText())
 		return exitOK
 	case cmd == "":
