@@ -273,3 +273,20 @@ func TestVerboseParallelTagged(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.NotContains(t, r.stderr, "[1]", "one connection: no tags")
 }
+
+// TestServerTextEscaped: what a server says reaches the terminal with its
+// control characters escaped: a reply in an error, a name in mirror's
+// lines (issue 21, item 5).
+func TestServerTextEscaped(t *testing.T) {
+	srv := newServer(t, ftptest.WithRawReply("RETR", "550 \x1b]0;owned\x07\x1b[2Jgone\r\n"))
+	srv.WriteFile("/src/\x1b[31mred", []byte("x"))
+	r := ftpsync(t, nil, "get", at(srv, "src/%1B%5B31mred"), t.TempDir())
+	assert.NotEqual(t, exitOK, r.code)
+	assert.Contains(t, r.stderr, `550 \x1b]0;owned\x07\x1b[2Jgone`)
+	assert.NotContains(t, r.stdout+r.stderr, "\x1b")
+
+	r = ftpsync(t, nil, "mirror", at(srv, "src"), t.TempDir())
+	assert.Equal(t, exitFailed, r.code)
+	assert.Contains(t, r.stdout, `FAILED copy \x1b[31mred: `)
+	assert.NotContains(t, r.stdout+r.stderr, "\x1b")
+}

@@ -165,7 +165,7 @@ func (out *mirrorOutput) plan(plan []ftp.MirrorAction) {
 			files++
 			bytes += a.Size
 			if out.down && !out.o.dryRun {
-				out.m.notePart(a.Path, filepath.Join(out.local, filepath.FromSlash(a.Path)))
+				out.m.notePart(a.Path, localPart(filepath.Join(out.local, filepath.FromSlash(a.Path))))
 			}
 		}
 	}

@@ -39,9 +39,9 @@ type meter struct {
 	width int
 	name  string // get, put: the file's name; "": a mirror
 	now   func() time.Time
-	// parts are the sizes of the local parts found before the transfers
-	// began (see notePart), by path: where a resume starts. Remote parts
-	// (put, mirror up) are not looked up: a resume counts as moved.
+	// parts are the sizes of the parts found before the transfers began
+	// (see notePart), by path: where a resume starts. The remote parts of
+	// mirror up are not looked up: a resume there counts as moved.
 	parts map[string]int64
 
 	mu         sync.Mutex
@@ -105,14 +105,20 @@ func (m *meter) updateFile(path string, done, total int64) {
 	m.drawLocked()
 }
 
-// notePart records the size of the part of local, the file of the
-// transfer of path, before the transfer begins.
-func (m *meter) notePart(path, local string) {
-	if fi, err := os.Lstat(ftp.PartName(local)); err == nil && fi.Mode().IsRegular() {
-		m.mu.Lock()
-		m.parts[path] = fi.Size()
-		m.mu.Unlock()
+// notePart records size, that of the part of the transfer of path
+// before it began.
+func (m *meter) notePart(path string, size int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.parts[path] = size
+}
+
+// localPart is the size of the part of the local file name, 0 for none.
+func localPart(name string) int64 {
+	if fi, err := os.Lstat(ftp.PartName(name)); err == nil && fi.Mode().IsRegular() {
+		return fi.Size()
 	}
+	return 0
 }
 
 // resumedFrom is where a transfer whose first report says done began: the

@@ -500,7 +500,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 		return err
 	}
 	bar := e.newProgress(base, o)
-	bar.notePart("", local)
+	bar.notePart("", localPart(local))
 	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
@@ -568,6 +568,11 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 		remote = path.Join(remote, filepath.Base(local))
 	}
 	bar := e.newProgress(filepath.Base(local), o)
+	if bar.w != nil { // the bar's rate: what a resumed part holds is not moved
+		if st, err := p.Stat(ctx, ftp.PartName(remote)); err == nil && st.Size > 0 {
+			bar.notePart("", st.Size)
+		}
+	}
 	err = p.Upload(ctx, local, remote, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
