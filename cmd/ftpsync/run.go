@@ -50,7 +50,7 @@ type options struct {
 	verbose, json                 bool
 	reverse, recursive, parents   bool
 	writeTest                     bool              // doctor --write-test
-	ca                            string            // doctor --cacert
+	ca                            string            // --cacert
 	enc                           encoding.Encoding // --encoding; nil: UTF-8
 	loc                           *time.Location    // --timezone; nil: the library's default
 }
@@ -101,18 +101,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case cmd == "help" || cmd == "" && o.help:
 		io.WriteString(stdout, usage())
 		return exitOK
-	case o.help:
-		text, ok := commandHelp(cmd)
-		if !ok {
-			return e.finish(ctx, ctx, 0, usageError{fmt.Sprintf("unknown command %q", safe(cmd))})
-		}
-		io.WriteString(stdout, text)
-		return exitOK
-	case cmd == "version" || o.version:
+	case !o.help && (cmd == "version" || o.version):
 		fmt.Fprintln(stdout, versionText())
 		return exitOK
 	case cmd == "":
 		return e.finish(ctx, ctx, 0, usageError{"no command given"})
+	}
+	text, ok := commandHelp(cmd)
+	switch {
+	case !ok:
+		return e.finish(ctx, ctx, 0, usageError{fmt.Sprintf("unknown command %q", safe(cmd))})
+	case o.help:
+		io.WriteString(stdout, text)
+		return exitOK
 	}
 	if err := checkFlags(fset, cmd); err != nil {
 		return e.finish(ctx, ctx, 0, err)
@@ -252,7 +253,7 @@ func (e *env) dispatch(ctx context.Context, cmd string, pos []string, o *options
 		}
 		return e.doctor(ctx, pos[0], o)
 	}
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	return usageError{fmt.Sprintf("unknown command %q", safe(cmd))}
 }
 
 // connOptions are the ftp options of the flags.
