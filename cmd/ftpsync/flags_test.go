@@ -109,6 +109,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"ls", "--json=maybe", at(srv, "")}, "--json takes no value"},
 		{[]string{"ls", "--reverse", at(srv, "")}, "ls takes no --reverse (a flag of mirror)"},
 		{[]string{"demo", "--verbose"}, "demo takes no --verbose"},
+		{[]string{"frob", "--verbose"}, `unknown command "frob"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
