@@ -144,10 +144,11 @@ func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err er
 	if ctx.Err() != nil {
 		// Once, whatever failed on the way: the transfers stopped where
 		// they were, to be resumed.
-		files, parts := 0, int64(0)
-		if e.meter != nil {
-			files, parts = e.meter.kept()
+		if e.meter == nil {
+			fmt.Fprintln(e.stderr, "ftpsync: interrupted")
+			return exitInterrupted
 		}
+		files, parts := e.meter.kept()
 		fmt.Fprintf(e.stderr, "ftpsync: interrupted: %d files done, %.1f MiB kept in parts; run the same command to resume\n",
 			files, float64(parts)/(1<<20))
 		return exitInterrupted
