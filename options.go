@@ -130,7 +130,8 @@ func WithoutMLSD() Option { return func(c *config) { c.noMLSD = true } }
 func WithTrustedPASVAddress() Option { return func(c *config) { c.trustPASV = true } }
 
 // WithDebug writes a trace of the control connection to w: each command
-// (passwords masked) and each reply line.
+// (passwords masked) and each reply line. In a Pool of more than one
+// connection, each line begins with the connection's number: [1], [2] ….
 func WithDebug(w io.Writer) Option { return func(c *config) { c.debug = w } }
 
 // WithLocation sets the time zone of LIST times that carry none, for a
