@@ -391,13 +391,13 @@ func TestASCII(t *testing.T) {
 	}
 }
 
-// TestEntrySize keeps Entry in the 96-byte size class it had before
-// names in other encodings (issue 18): a field more (a RawName []byte
-// cost 120 bytes, in the 128 class) made every entry of an English
-// listing 32 bytes bigger and its parse about a tenth slower;
-// Conn.NameBytes gives the bytes instead.
+// TestEntrySize keeps Entry out of the 128-byte size class: it was 96
+// bytes before names in other encodings (issue 18), Mode takes it to 104
+// (the 112 class), and a RawName []byte field on top took it to 128,
+// which made every entry of an English listing 16 bytes bigger and its
+// parse slower; Conn.NameBytes gives the bytes instead.
 func TestEntrySize(t *testing.T) {
-	assert.LessOrEqual(t, unsafe.Sizeof(Entry{}), uintptr(96))
+	assert.LessOrEqual(t, unsafe.Sizeof(Entry{}), uintptr(112))
 }
 
 // TestEncodingDetectionFromDates lists the real lines of ls under

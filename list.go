@@ -25,12 +25,12 @@ var maxListing = 256 << 20
 const maxListLine = 64 << 10
 
 // What a line of a listing costs on the heap beyond its bytes, which the
-// entries share (listing memory, in listing_safety_test.go): an Entry (96
-// bytes) and its pointer in the slice that List returns, with the slack
+// entries share (listing memory, in listing_safety_test.go): an Entry (104
+// bytes, in the 112-byte size class) and its pointer in the slice that List returns, with the slack
 // of append; for an MLSD line also its Facts map (see mlsdCost); for an
 // NLST line its string header in the slice.
 const (
-	listEntryCost  = 120
+	listEntryCost  = 136
 	smallMapCost   = 336
 	bigMapFactCost = 90
 	nameCost       = 24

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -79,6 +80,7 @@ type Pool struct {
 	now     func() time.Time
 	closed  bool
 	wake    chan struct{} // closed and replaced when a connection frees up
+	dials   atomic.Int64  // connections dialled, to number their traces
 }
 
 type idleConn struct {
@@ -202,7 +204,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 		if p.open < p.limit {
 			p.open++
 			p.mu.Unlock()
-			c, err := DialURL(ctx, p.url, p.opts...)
+			c, err := DialURL(ctx, p.url, p.dialOpts()...)
 			if err == nil {
 				return c, nil
 			}
