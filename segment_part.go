@@ -20,10 +20,9 @@ const segmentRecordVersion = 2
 
 // Checkpoints of a segmented part: its record is rewritten after every
 // checkpointBytes written, or checkpointEvery, whichever comes first.
-const (
-	checkpointBytes = 64 << 20
-	checkpointEvery = time.Second
-)
+const checkpointBytes = 64 << 20
+
+var checkpointEvery = time.Second // a variable for the killed-process test
 
 // A segmentRecord is the record of a segmented part: what it was made
 // from (partRecord) and, for each segment in order, the bytes of it
