@@ -68,11 +68,14 @@ func WithSegments(n int) TransferOption {
 // downloadSegments is Pool.Download with WithSegments: it reports false
 // when the download must go as one stream instead (nothing was written).
 func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg transferConfig) (bool, error) {
+	n := min(cfg.segments, p.Stats().Limit)
+	warmed := p.warm(ctx, n-1)
 	var plan *segmentPlan
 	err := p.Retry(ctx, func(c *Conn) (err error) {
-		plan, err = c.planSegments(ctx, remote, min(cfg.segments, p.Stats().Limit))
+		plan, err = c.planSegments(ctx, remote, n)
 		return err
 	})
+	warmed()
 	if err == nil && plan == nil {
 		return false, nil
 	}
@@ -86,6 +89,18 @@ func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg t
 		return true, errorf("download %s to %s: %w", remote, local, err)
 	}
 	return true, nil
+}
+
+// warm has n more of the Pool's connections dialled (or found idle)
+// while the first looks at the remote file, so that the segments start
+// together, a login's round trips sooner; the returned func waits for
+// them. Those a one-stream download does not need stay idle in the Pool.
+func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { p.Do(ctx, func(*Conn) error { return nil }) })
+	}
+	return wg.Wait
 }
 
 // segmentPlan is what a segmented download knows before it starts.
