@@ -69,13 +69,12 @@ func WithSegments(n int) TransferOption {
 // when the download must go as one stream instead (nothing was written).
 func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg transferConfig) (bool, error) {
 	n := min(cfg.segments, p.Stats().Limit)
-	warmed := p.warm(ctx, n-1)
+	defer p.warm(ctx, n-1)()
 	var plan *segmentPlan
 	err := p.Retry(ctx, func(c *Conn) (err error) {
 		plan, err = c.planSegments(ctx, remote, n)
 		return err
 	})
-	warmed()
 	if err == nil && plan == nil {
 		return false, nil
 	}
@@ -93,8 +92,9 @@ func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg t
 
 // warm has n more of the Pool's connections dialled (or found idle)
 // while the first looks at the remote file, so that the segments start
-// together, a login's round trips sooner; the returned func waits for
-// them. Those a one-stream download does not need stay idle in the Pool.
+// together, a login's round trips sooner (the segments take them as they
+// come back); the returned func waits for them. Those a one-stream
+// download does not need stay idle in the Pool.
 func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 	var wg sync.WaitGroup
 	for range n {

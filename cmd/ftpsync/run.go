@@ -62,6 +62,8 @@ flags:
   --explicit-tls      secure the session with AUTH TLS (FTPES)
   --insecure          do not verify the server's TLS certificate
   --parallel N        transfers at a time for mirror (default 4)
+  --segments N        get: fetch a large file in N parts at once, each over a
+                      connection of its own (resumable; default 1)
   --delete            mirror: delete what the source lacks, as the last step
                       and only if nothing failed (never excluded paths,
                       symbolic links, nor what the source could not list)
@@ -126,6 +128,7 @@ type options struct {
 	ca                            string            // doctor --cacert
 	enc                           encoding.Encoding // --encoding; nil: UTF-8
 	loc                           *time.Location    // --timezone; nil: the library's default
+	segments                      int               // get --segments
 }
 
 type globs []string
@@ -195,6 +198,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fset.Func("encoding", "", func(s string) (err error) { o.enc, err = parseEncoding(s); return err })
 	fset.Func("timezone", "", func(s string) (err error) { o.loc, err = parseTimezone(s); return err })
 	switch cmd {
+	case "get":
+		fset.IntVar(&o.segments, "segments", 1, "")
 	case "mirror":
 		fset.BoolVar(&o.reverse, "reverse", false, "")
 		fset.BoolVar(&o.reverse, "R", false, "")
@@ -666,7 +671,7 @@ type jsonTransfer struct {
 }
 
 func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
-	p, t, err := e.session(ctx, rawURL, o, 1)
+	p, t, err := e.session(ctx, rawURL, o, max(o.segments, 1))
 	if err != nil {
 		return err
 	}
@@ -678,7 +683,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 		local = filepath.Join(local, base)
 	}
 	bar := e.newProgress(base, o)
-	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
+	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update), ftp.WithSegments(o.segments))
 	bar.done()
 	if err != nil {
 		return err
