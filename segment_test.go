@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -360,4 +361,15 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+func TestPoolDownloadSegmentsMissing(t *testing.T) {
+	srv := newServer(t)
+	p := newTestPool(t, srv, 4)
+	local := filepath.Join(t.TempDir(), "big")
+	err := p.Download(context.Background(), "nothing", local, WithSegments(4))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	assert.NoFileExists(t, local)
+	assert.NoFileExists(t, PartName(local))
+	assert.NoFileExists(t, PartName(local)+recordSuffix)
 }
