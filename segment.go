@@ -66,9 +66,10 @@ func WithSegments(n int) TransferOption {
 }
 
 // downloadSegments is Pool.Download with WithSegments: it reports false
-// when the download must go as one stream instead (nothing was written).
+// when the download must go as one stream instead (no part of its own is
+// left behind).
 func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg transferConfig) (bool, error) {
-	n := min(cfg.segments, p.Stats().Limit)
+	n := min(cfg.segments, p.Stats().Limit, maxSegments)
 	defer p.warm(ctx, n-1)()
 	var plan *segmentPlan
 	err := p.Retry(ctx, func(c *Conn) (err error) {
@@ -111,10 +112,11 @@ type segmentPlan struct {
 }
 
 // planSegments looks at the remote file and returns the plan of a
-// segmented download of it in at most n segments (a new part of one
-// segment goes as one stream: only a part begun in segments is resumed
-// as one), or nil when it must go as one stream. The remote file is looked at afresh, not taken from a
-// listing, whose size may be rounded. The caller must not hold the lock.
+// segmented download of it in at most n segments, or nil when it must go
+// as one stream. A plan of one segment still resumes a part begun in
+// segments, in those segments; it makes no new one. The remote file is
+// looked at afresh, not taken from a listing, whose size may be rounded.
+// The caller must not hold the lock.
 func (c *Conn) planSegments(ctx context.Context, remote string, n int) (plan *segmentPlan, err error) {
 	err = c.locked(ctx, func() error {
 		src, err := c.remoteFile(ctx, remote, transferConfig{})
