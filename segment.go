@@ -196,7 +196,7 @@ func (c *Conn) fetchSegment(ctx context.Context, remote string, sp *segmentedPar
 			}
 			return err
 		}
-		_, err = io.CopyN(&segmentWriter{sp, s}, r, s.end-off)
+		_, err = io.CopyN(&segmentWriter{ctx, sp, s}, r, s.end-off)
 		if err == io.EOF {
 			err = errorf("%w: %s ended at %d bytes, before its size %d", ErrRemoteChanged, remote, s.start+s.done.Load(), sp.size)
 		}
@@ -235,13 +235,18 @@ func (c *Conn) verifySegmented(ctx context.Context, remote string, sp *segmented
 	})
 }
 
-// segmentWriter writes a segment's data in place and counts it.
+// segmentWriter writes a segment's data in place and counts it, until
+// ctx ends: data that has reached the socket's buffers would not notice.
 type segmentWriter struct {
-	sp *segmentedPart
-	s  *segment
+	ctx context.Context
+	sp  *segmentedPart
+	s   *segment
 }
 
 func (w *segmentWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := w.sp.f.WriteAt(p, w.s.start+w.s.done.Load())
 	w.s.done.Add(int64(n))
 	w.sp.wrote(int64(n))

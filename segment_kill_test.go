@@ -37,14 +37,32 @@ func TestSegmentChildProcess(t *testing.T) {
 	at, _ := strconv.ParseInt(os.Getenv("FTP_SEGMENT_AT"), 10, 64)
 	p, err := NewPool(url, n)
 	require.NoError(t, err)
+	local := os.Getenv("FTP_SEGMENT_LOCAL")
 	progress := WithProgress(func(done, total int64) {
-		if done >= at {
-			fmt.Println(segmentChildMarker)
-			io.Copy(io.Discard, os.Stdin) // until killed
+		if done < at {
+			return
 		}
+		// A checkpoint has been made or is being made (by a segment
+		// that is not waiting for this call): wait until the record
+		// shows it, so that the kill leaves progress to resume.
+		for i := 0; i < 1_000_000 && !recordShowsProgress(local); i++ {
+		}
+		fmt.Println(segmentChildMarker)
+		io.Copy(io.Discard, os.Stdin) // until killed
 	})
-	err = p.Download(context.Background(), os.Getenv("FTP_SEGMENT_REMOTE"), os.Getenv("FTP_SEGMENT_LOCAL"), WithSegments(n), progress)
+	err = p.Download(context.Background(), os.Getenv("FTP_SEGMENT_REMOTE"), local, WithSegments(n), progress)
 	t.Fatalf("the child was to be killed, and ended: %v", err)
+}
+
+// recordShowsProgress reports whether the record of local's part says
+// some bytes are written.
+func recordShowsProgress(local string) bool {
+	data, err := os.ReadFile(PartName(local) + recordSuffix)
+	var r segmentRecord
+	if err != nil || json.Unmarshal(data, &r) != nil {
+		return false
+	}
+	return slices.ContainsFunc(r.Done, func(d int64) bool { return d > 0 })
 }
 
 // KilledSegmentedForTest runs Pool.Download of remote to local in n
