@@ -42,11 +42,14 @@ const (
 // the part: what lftp's pget -n does. It is worth it where one TCP
 // stream is slower than the link (long fat pipes, shaping per
 // connection). The number of segments is also bounded by the Pool's cap
-// as learned so far, by 32, and by the file's size (segments of 1 MiB at
-// least): a file under 2 MiB goes as one stream, as does the download
-// from a server without REST STREAM or a modification time to the
-// second (MLST or MDTM), and one whose REST is refused. Segments beyond
-// the connections the server accepts wait for one.
+// (lowered when the server refuses logins beyond its own: the Pool's
+// other connections are dialled while the first looks at the file), by
+// 32, and by the file's size (segments of 1 MiB at least): a file under
+// 2 MiB goes as one stream, as does the download from a server that
+// takes one connection, one without REST STREAM or a modification time
+// to the second (MLST or MDTM), and one whose REST is refused. A part
+// begun in segments is resumed in them; those beyond the connections
+// the server takes then wait for one.
 //
 // The part is resumable as a Download's is: its record (PartName+".meta")
 // also holds the bytes of each segment that were written and then
@@ -70,12 +73,18 @@ func WithSegments(n int) TransferOption {
 // left behind).
 func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg transferConfig) (bool, error) {
 	n := min(cfg.segments, p.Stats().Limit, maxSegments)
-	defer p.warm(ctx, n-1)()
+	warmed := p.warm(ctx, n-1)
 	var plan *segmentPlan
 	err := p.Retry(ctx, func(c *Conn) (err error) {
 		plan, err = c.planSegments(ctx, remote, n)
 		return err
 	})
+	warmed()
+	if plan != nil {
+		// A server that refused some of the warm-up's logins has its
+		// cap known by now: no more segments than it takes.
+		plan.n = max(1, min(plan.n, p.Stats().Limit))
+	}
 	if err == nil && plan == nil {
 		return false, nil
 	}
@@ -93,9 +102,10 @@ func (p *Pool) downloadSegments(ctx context.Context, remote, local string, cfg t
 
 // warm has n more of the Pool's connections dialled (or found idle)
 // while the first looks at the remote file, so that the segments start
-// together, a login's round trips sooner (the segments take them as they
-// come back); the returned func waits for them. Those a one-stream
-// download does not need stay idle in the Pool.
+// together, a login's round trips sooner, and a server's cap on
+// connections is learned before the segments are cut; the returned func
+// waits for them. Those a one-stream download does not need stay idle in
+// the Pool.
 func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 	var wg sync.WaitGroup
 	for range n {

@@ -169,40 +169,35 @@ func cancelAt(at int64) (context.Context, TransferOption, func()) {
 }
 
 func TestPoolDownloadSegmentsResume(t *testing.T) {
-	// The server takes one connection at a time, so that the segments go
-	// one after the other: the first try stops in the second (or right
-	// after it, when its rest was in the socket's buffers already).
-	const size = 4 * minSegment
-	srv, data := segmentServer(t, size, ftptest.WithMaxConnections(1))
-	p := newTestPool(t, srv, 4)
+	// The part an interrupted download leaves: segments 0 and 2 written,
+	// 1 half written, 3 not begun; the record says so, and holds less
+	// than segment 1's part holds (a checkpoint lags the writes).
+	const size = 4*minSegment + 2
+	srv, data := segmentServer(t, size)
 	local := filepath.Join(t.TempDir(), "big")
-	ctx, progress, cancel := cancelAt(minSegment + minSegment/2)
-	defer cancel()
-	err := p.Download(ctx, "big", local, WithSegments(4), progress)
-	require.ErrorIs(t, err, context.Canceled)
-	assert.NoFileExists(t, local)
-
-	rec := readSegmentRecord(t, local)
-	require.Len(t, rec.Done, 4)
-	complete := 0
-	var want []int64 // where the second try must start
-	for i, d := range rec.Done {
+	part := make([]byte, size)
+	done := make([]int64, 4)
+	for i, upto := range []int64{-1, minSegment / 2, -1, 0} {
 		start, end := segmentBounds(size, i, 4)
-		if d == end-start {
-			complete++
-		} else {
-			want = append(want, start+d)
+		if upto < 0 {
+			upto = end - start
 		}
+		copy(part[start:start+upto], data[start:])
+		done[i] = upto
 	}
-	assert.Contains(t, []int{1, 2}, complete, "one or two segments done: %v", rec.Done)
-	slices.Sort(want)
+	done[1] -= 1000
+	rec := segmentRecord{partRecord{Version: segmentRecordVersion, Source: "ftp://" + srv.Addr() + " big", Size: size, ModTime: segModTime}, done}
+	require.NoError(t, os.WriteFile(PartName(local)+recordSuffix, mustJSON(t, rec), 0o644))
+	require.NoError(t, os.WriteFile(PartName(local), part, 0o644))
 
-	from := len(srv.Commands())
+	p := newTestPool(t, srv, 4)
 	require.NoError(t, p.Download(context.Background(), "big", local, WithSegments(4)))
 	got, err := os.ReadFile(local)
 	require.NoError(t, err)
 	require.True(t, slices.Equal(data, got), "byte-identical")
-	assert.Equal(t, want, fetches(srv, from), "only the rest of the unfinished segments is fetched")
+	s1, _ := segmentBounds(size, 1, 4)
+	s3, _ := segmentBounds(size, 3, 4)
+	assert.Equal(t, []int64{s1 + minSegment/2 - 1000, s3}, fetches(srv, 0), "only the rest of the unfinished segments is fetched")
 	assert.NoFileExists(t, PartName(local)+recordSuffix)
 }
 
@@ -272,8 +267,8 @@ func TestPoolDownloadSegmentsConnectionCap(t *testing.T) {
 			got, err := os.ReadFile(local)
 			require.NoError(t, err)
 			require.True(t, slices.Equal(data, got), "byte-identical")
-			assert.Equal(t, segmentStarts(size, 4), fetches(srv, 0), "every segment once")
-			assert.LessOrEqual(t, p.Stats().Limit, limit, "the Pool learned the cap")
+			assert.Equal(t, segmentStarts(size, limit), fetches(srv, 0), "as many segments as the server takes connections")
+			assert.Equal(t, limit, p.Stats().Limit, "the Pool learned the cap")
 		})
 	}
 }
@@ -297,12 +292,12 @@ func TestPoolDownloadSegmentsRemoteChanged(t *testing.T) {
 		{"touched", func(srv *ftptest.Server, _ []byte) { srv.SetModTime("big", segModTime.Add(time.Second)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, data := segmentServer(t, size, ftptest.WithMaxConnections(1))
+			srv, data := segmentServer(t, size)
 			p := newTestPool(t, srv, 4)
 			local := filepath.Join(t.TempDir(), "big")
 			var once sync.Once
 			change := WithProgress(func(done, _ int64) {
-				if done >= minSegment+minSegment/2 {
+				if done >= size/4 {
 					once.Do(func() { tc.change(srv, data) })
 				}
 			})
@@ -313,6 +308,20 @@ func TestPoolDownloadSegmentsRemoteChanged(t *testing.T) {
 			assert.NoFileExists(t, PartName(local)+recordSuffix)
 		})
 	}
+}
+
+func TestPoolDownloadSegmentsEndEarly(t *testing.T) {
+	// Every RETR ends after half a segment, and the server calls it
+	// complete: the data did not go on to the size the file had.
+	const size = 4 * minSegment
+	srv, _ := segmentServer(t, size, ftptest.WithTruncate(minSegment/2, "226 Transfer complete.\r\n"))
+	p := newTestPool(t, srv, 4)
+	local := filepath.Join(t.TempDir(), "big")
+	err := p.Download(context.Background(), "big", local, WithSegments(4))
+	require.ErrorIs(t, err, ErrRemoteChanged)
+	assert.NoFileExists(t, local)
+	assert.NoFileExists(t, PartName(local))
+	assert.NoFileExists(t, PartName(local)+recordSuffix)
 }
 
 func TestPoolDownloadSegmentsCancel(t *testing.T) {
@@ -333,7 +342,10 @@ func TestPoolDownloadSegmentsCancel(t *testing.T) {
 	}
 	assert.Greater(t, done, int64(0), "the record keeps what was written")
 	assert.Less(t, done, int64(size))
+	left, _ := SegmentsLeftForTest(t, local)
+	from := len(srv.Commands())
 	require.NoError(t, p.Download(context.Background(), "big", local, WithSegments(4)))
+	assert.Equal(t, left, fetches(srv, from), "resumed where the record says")
 	got, err := os.ReadFile(local)
 	require.NoError(t, err)
 	require.True(t, slices.Equal(data, got), "byte-identical")
