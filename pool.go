@@ -397,8 +397,14 @@ func (p *Pool) Retry(ctx context.Context, fn func(*Conn) error) error {
 }
 
 // Download is Conn.Download through the Pool, retried after transient
-// failures, each attempt resuming from what the last one stored.
+// failures, each attempt resuming from what the last one stored; with
+// WithSegments, over several connections at once.
 func (p *Pool) Download(ctx context.Context, remote, local string, opts ...TransferOption) error {
+	if cfg := newTransferConfig(opts); cfg.segments > 1 {
+		if done, err := p.downloadSegments(ctx, remote, local, cfg); done {
+			return err
+		}
+	}
 	return p.Retry(ctx, func(c *Conn) error { return c.Download(ctx, remote, local, opts...) })
 }
 

@@ -72,6 +72,8 @@ var flags = []flagDef{
 		func(o *options) flag.Value { return boolFlag{&o.reverse} }},
 	{"parallel", "", "N", []string{"mirror"}, "transfers at a time (default 4)",
 		func(o *options) flag.Value { return intFlag{&o.parallel, 1} }},
+	{"segments", "", "N", []string{"get"}, "fetch a large file in N parts at once, each over a connection of its own (resumable; default 1)",
+		func(o *options) flag.Value { return intFlag{&o.segments, 1} }},
 	{"delete", "", "", []string{"mirror"}, "delete what the source lacks, as the last step and only if nothing failed (never excluded paths, symbolic links, nor what the source could not list)",
 		func(o *options) flag.Value { return boolFlag{&o.del} }},
 	{"max-delete", "", "N", []string{"mirror"}, "with more than N deletions due (with 0: any), delete nothing and fail, listing them",
@@ -164,7 +166,7 @@ func (f flagDef) appliesTo() string {
 // newOptions returns the options with their defaults, and a flag set
 // that parses every flag of the table into them.
 func newOptions() (*options, *flag.FlagSet) {
-	o := &options{parallel: 4, maxDelete: -1, timeout: ftp.DefaultTimeout}
+	o := &options{parallel: 4, segments: 1, maxDelete: -1, timeout: ftp.DefaultTimeout}
 	fset := flag.NewFlagSet("ftpsync", flag.ContinueOnError)
 	fset.SetOutput(io.Discard)
 	for _, f := range flags {

@@ -42,6 +42,7 @@ type options struct {
 	help, version                 bool
 	onlyNewer                     bool
 	parallel                      int
+	segments                      int // get --segments
 	del, dryRun, checksum         bool
 	maxDelete                     int // -1: no --max-delete
 	allowEmpty                    bool
@@ -501,7 +502,7 @@ type jsonTransfer struct {
 }
 
 func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
-	p, t, err := e.session(ctx, rawURL, o, 1)
+	p, t, err := e.session(ctx, rawURL, o, o.segments)
 	if err != nil {
 		return err
 	}
@@ -513,7 +514,7 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 	detectFor(ctx, p, t.path, o.enc)
 	bar := e.newProgress(base, o)
 	bar.notePart("", localPart(local))
-	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
+	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update), ftp.WithSegments(o.segments))
 	bar.done()
 	if err != nil {
 		return remoteDir(ctx, p, t.path, err)
