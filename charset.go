@@ -50,11 +50,17 @@ func (n *nameCodec) convert(raw string) (string, bool) {
 	if ascii(raw) {
 		return raw, true
 	}
-	s, err := n.enc.NewDecoder().String(raw)
+	return roundTrip(n.enc.NewDecoder(), n.enc.NewEncoder(), raw)
+}
+
+// roundTrip is convert with a decoder and an encoder that the caller
+// may use again (each String starts afresh).
+func roundTrip(dec *encoding.Decoder, enc *encoding.Encoder, raw string) (string, bool) {
+	s, err := dec.String(raw)
 	if err != nil || !utf8.ValidString(s) {
 		return "", false
 	}
-	back, err := n.enc.NewEncoder().String(s)
+	back, err := enc.String(s)
 	return s, err == nil && back == raw
 }
 
@@ -82,15 +88,89 @@ func (n *nameCodec) encode(s string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
-// decodeEntries gives the entries' names (and link targets) in UTF-8,
-// keeping the server's bytes in RawName. Raw lines are left as sent.
+// NameBytes returns the bytes that the server knows name by: name (an
+// Entry's Name, or a path) as a command would send it, in the server's
+// encoding (WithEncoding, or what WithEncodingDetection has decided), a
+// name kept as bytes without its mark. Where no encoding applies they
+// are name's own bytes. They cost nothing until asked for: an Entry
+// holds no copy of them. The error is that of a name the server's
+// encoding cannot write.
+func (c *Conn) NameBytes(name string) ([]byte, error) {
+	n := c.ctl.codec()
+	if n == nil {
+		return []byte(name), nil
+	}
+	s, err := n.encode(name)
+	return []byte(s), err
+}
+
+// codec returns the codec names go through: WithEncoding's, or the one
+// detection has decided (shared by the Conns of a Pool); nil while names
+// pass as bytes.
+func (c *control) codec() *nameCodec {
+	if c.names == nil && c.detect != nil {
+		return c.detect.codec()
+	}
+	return c.names
+}
+
+// detectLines is how many lines of a listing detection looks at for
+// localised dates: all of them say the same, and scanning every line of
+// a long listing would cost it a tenth of its time.
+const detectLines = 100
+
+// decodeEntries decodes the names of a listing's entries, which
+// detection (WithEncodingDetection) looks at first: the names that are
+// not ASCII, and the first detectLines lines if they are not ASCII, the
+// only ones that tell anything.
+func (c *control) decodeEntries(entries []*Entry) {
+	if c.names == nil && c.detect != nil && !c.detect.verdict.Load().done {
+		var names, lines []string
+		for i, e := range entries {
+			if !ascii(e.Name) {
+				names = append(names, e.Name)
+			}
+			if !ascii(e.Target) {
+				names = append(names, e.Target)
+			}
+			if i < detectLines && !ascii(e.Raw) {
+				lines = append(lines, e.Raw)
+			}
+		}
+		if names != nil || lines != nil {
+			c.observe(names, lines)
+		}
+	}
+	c.codec().decodeEntries(entries)
+}
+
+// decodeNames decodes the lines of an NLST listing in place, which
+// detection looks at first.
+func (c *control) decodeNames(names []string) {
+	if c.names == nil && c.detect != nil {
+		c.observe(names, nil)
+	}
+	n := c.codec()
+	for i, name := range names {
+		names[i] = n.decodePath(name)
+	}
+}
+
+// observe hands a listing to detection, and traces its decision.
+func (c *control) observe(names, lines []string) {
+	if v, changed := c.detect.observe(names, lines); changed {
+		c.trace("# ", "names: "+v.how)
+	}
+}
+
+// decodeEntries gives the entries' names (and link targets) in UTF-8
+// (Conn.NameBytes gives their bytes back). Raw lines are left as sent.
 func (n *nameCodec) decodeEntries(entries []*Entry) {
 	if n == nil {
 		return
 	}
 	for _, e := range entries {
 		if e.Name != "" && !ascii(e.Name) {
-			e.RawName = []byte(e.Name)
 			e.Name = n.decode(e.Name)
 		}
 		if e.Target != "" {
@@ -120,8 +200,19 @@ func trimMarks(s string) string {
 	return s
 }
 
+// ascii reports whether s is all ASCII, eight bytes at a time (as
+// utf8.ValidString's fast path): detection runs it on every name of a
+// listing.
 func ascii(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
 		}
@@ -133,10 +224,11 @@ func ascii(s string) bool {
 // server's encoding, then the Telnet IAC byte doubled. commandLine has
 // already doubled IAC in the argument, which is undone first.
 func (c *control) wireLine(line string) (string, error) {
-	if c.names == nil || ascii(line) {
+	n := c.codec()
+	if n == nil || ascii(line) {
 		return line, nil
 	}
-	s, err := c.names.encode(strings.ReplaceAll(line, "\xff\xff", "\xff"))
+	s, err := n.encode(strings.ReplaceAll(line, "\xff\xff", "\xff"))
 	if err != nil {
 		return "", err
 	}

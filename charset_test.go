@@ -35,11 +35,13 @@ func TestEncodingGBKRoundTrip(t *testing.T) {
 
 	entries, err := c.List(ctx, "/中文目录")
 	require.NoError(t, err)
-	got := map[string][]byte{}
+	got := map[string]string{}
 	for _, e := range entries {
-		got[e.Name] = e.RawName
+		raw, err := c.NameBytes(e.Name)
+		require.NoError(t, err)
+		got[e.Name] = string(raw)
 	}
-	assert.Equal(t, map[string][]byte{"报告.txt": []byte(gbk(t, "报告.txt")), "plain.txt": nil}, got)
+	assert.Equal(t, map[string]string{"报告.txt": gbk(t, "报告.txt"), "plain.txt": "plain.txt"}, got)
 	assert.Equal(t, []byte("report"), retrAll(t, c, "/中文目录/报告.txt"))
 
 	require.NoError(t, c.Stor(ctx, "/中文目录/新文件.txt", strings.NewReader("new")))
@@ -76,12 +78,14 @@ func TestEncodingKeepsUndecodableNames(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, len(bad))
 	for _, e := range entries {
-		want, err := srv.ReadFile("/d/" + string(e.RawName))
-		require.NoError(t, err, "RawName %q is the name on the server", e.RawName)
+		raw, err := c.NameBytes(e.Name)
+		require.NoError(t, err)
+		want, err := srv.ReadFile("/d/" + string(raw))
+		require.NoError(t, err, "NameBytes %q is the name on the server", raw)
 		assert.Equal(t, want, retrAll(t, c, "/d/"+e.Name), "fetch %q", e.Name)
 		require.NoError(t, c.Delete(ctx, "d/"+e.Name))
-		_, err = srv.ReadFile("/d/" + string(e.RawName))
-		require.ErrorIs(t, err, fs.ErrNotExist, "deleted %q", e.RawName)
+		_, err = srv.ReadFile("/d/" + string(raw))
+		require.ErrorIs(t, err, fs.ErrNotExist, "deleted %q", raw)
 	}
 	entries, err = c.List(ctx, "/d")
 	require.NoError(t, err)

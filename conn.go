@@ -63,6 +63,8 @@ func newConn(cfg config, host string, nc net.Conn) *Conn {
 	c := &Conn{cfg: cfg, host: host, ctl: newControl(nc, cfg.timeout, cfg.debug), dataHost: host, listAll: cfg.listAll, zone: cfg.location}
 	if cfg.encoding != nil {
 		c.ctl.names = &nameCodec{enc: cfg.encoding}
+	} else {
+		c.ctl.detect = cfg.detect
 	}
 	if cfg.tlsMode != tlsNone {
 		c.tls = newSecure(cfg.tlsConfig, host)

@@ -50,6 +50,8 @@ type control struct {
 	// names converts names to and from the server's encoding
 	// (WithEncoding, charset.go); nil: bytes pass as they are.
 	names *nameCodec
+	// detect finds the encoding instead (WithEncodingDetection, detect.go).
+	detect *detector
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -241,9 +243,9 @@ func (c *control) receive() (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.names != nil {
+	if n := c.codec(); n != nil {
 		for i, l := range reply.Lines {
-			reply.Lines[i] = c.names.decodeText(l)
+			reply.Lines[i] = n.decodeText(l)
 		}
 	}
 	c.traceReply(reply)

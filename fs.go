@@ -16,6 +16,10 @@ import (
 // fs.StatFS and fs.ReadFileFS. Every operation runs with ctx. Files stream
 // from the server as they are read; while one is open for reading, other
 // calls on the Conn get ErrBusy, so read and close one file at a time.
+//
+// Its fs.FileInfo (from Stat, Open and a DirEntry's Info, and Walk's
+// fs.DirEntry) has the mode the server listed (Entry.Mode), and its Sys
+// method returns the *Entry, with the listing's raw line and facts.
 func (c *Conn) FS(ctx context.Context) fs.FS {
 	root, err := c.CurrentDir(ctx)
 	return &ftpFS{c: c, ctx: ctx, root: root, err: err}
@@ -271,4 +275,23 @@ func (d *ftpDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	out := d.entries[:n]
 	d.entries = d.entries[n:]
 	return out, nil
+}
+
+// fileMode is the fs.FileMode of e for FS and Walk: Entry.Mode when the
+// server gave one; else the type bits of e.Type with the permissions a
+// listing without any is usually taken to mean (0644 for a file, 0755 for
+// a directory, 0777 for a link).
+func fileMode(e *Entry) fs.FileMode {
+	if e.Mode != 0 {
+		return e.Mode
+	}
+	switch e.Type {
+	case EntryFile:
+		return 0o644
+	case EntryDir:
+		return fs.ModeDir | 0o755
+	case EntryLink:
+		return fs.ModeSymlink | 0o777
+	}
+	return fs.ModeIrregular | 0o644
 }

@@ -39,6 +39,9 @@ import (
 // server's greeting. It does not log in: call Login next.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
+	if err := cfg.checkProxy(); err != nil {
+		return nil, err
+	}
 	defaultPort := "21"
 	if cfg.tlsMode == tlsImplicit {
 		defaultPort = "990"
@@ -54,6 +57,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Conn, error) {
 		return nil, errorf("dial %s: %w", addr, err)
 	}
 	c := newConn(cfg, host, nc)
+	c.viaProxy()
 	if err := c.open(ctx); err != nil {
 		c.ctl.close(err)
 		return nil, err

@@ -25,12 +25,12 @@ var maxListing = 256 << 20
 const maxListLine = 64 << 10
 
 // What a line of a listing costs on the heap beyond its bytes, which the
-// entries share (listing memory, in listing_safety_test.go): an Entry (120
-// bytes) and its pointer in the slice that List returns, with the slack
+// entries share (listing memory, in listing_safety_test.go): an Entry (104
+// bytes, in the 112-byte size class) and its pointer in the slice that List returns, with the slack
 // of append; for an MLSD line also its Facts map (see mlsdCost); for an
 // NLST line its string header in the slice.
 const (
-	listEntryCost  = 144
+	listEntryCost  = 136
 	smallMapCost   = 336
 	bigMapFactCost = 90
 	nameCost       = 24
@@ -451,7 +451,7 @@ func (c *Conn) listMLSD(ctx context.Context, dir string) listing {
 	if err != nil {
 		return listing{err: err}
 	}
-	c.ctl.names.decodeEntries(ls.entries)
+	c.ctl.decodeEntries(ls.entries)
 	ls.entries = c.inDirectory(ls.entries)
 	return ls
 }
@@ -543,7 +543,7 @@ func (c *Conn) runLIST(ctx context.Context, all bool, arg string) listing {
 			c.ctl.trace("# ", fmt.Sprintf("unparsed LIST line: %q", e.Raw))
 		}
 	}
-	c.ctl.names.decodeEntries(ls.entries)
+	c.ctl.decodeEntries(ls.entries)
 	ls.entries = c.inDirectory(ls.entries)
 	return ls
 }
@@ -608,9 +608,10 @@ func (c *Conn) nameList(ctx context.Context, path string) ([]string, error) {
 		err := c.listLines(ctx, "NLST", listArg(path), func(line string) {
 			// pure-ftpd lists "." and ".." in NLST; they are no names of files.
 			if base := pathBase(line); line != "" && base != "." && base != ".." {
-				names = append(names, c.ctl.names.decodePath(line))
+				names = append(names, line)
 			}
 		})
+		c.ctl.decodeNames(names)
 		if !c.tried("NLST", err) {
 			return names, err
 		}

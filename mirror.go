@@ -120,9 +120,16 @@ type MirrorOptions struct {
 	// Checksum compares files of the same size by checksum (where the
 	// server offers one) instead of by modification time.
 	Checksum bool
+	// OnlyNewer overwrites a destination file only when the source's is
+	// newer (rsync -u, lftp --only-newer): never a newer destination file,
+	// nor one whose time is unknown.
+	OnlyNewer bool
 	// Limits bound the trees read (see WalkLimits); zero fields take the
 	// defaults.
 	Limits WalkLimits
+	// OnPlan, if not nil, is called once with the plan (what DryRun
+	// returns), before the first action: a progress display's totals.
+	OnPlan func(plan []MirrorAction)
 	// OnAction, if not nil, is called after each action is done, with its
 	// outcome; from several goroutines at once when Parallel > 1.
 	OnAction func(a MirrorAction, err error)
@@ -259,6 +266,9 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 		return sum, err
 	}
 	m.plan(ctx, &sum)
+	if opts.OnPlan != nil {
+		opts.OnPlan(sum.Plan)
+	}
 	if opts.DryRun {
 		sum.Failed = m.failures()
 		return sum, m.result(ctx, sum)
@@ -729,6 +739,7 @@ func (m *mirror) plan(ctx context.Context, sum *MirrorSummary) {
 		switch {
 		case !ok:
 			reason = "missing"
+		case m.opts.OnlyNewer && !newer(s, d):
 		case d.size != s.size:
 			reason = "size"
 		case m.opts.Checksum:

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/url"
 	"time"
 
 	"golang.org/x/text/encoding"
@@ -49,6 +50,9 @@ type config struct {
 	listAll        ListAll           // WithListAll
 	ignoreFEAT     bool              // tests: the FEAT reply is ignored, as if the server had none
 	encoding       encoding.Encoding // WithEncoding; nil: names pass as bytes
+	detect         *detector         // WithEncodingDetection (detect.go)
+	limit          *rateLimit        // WithRateLimit; nil: none
+	proxy          *url.URL          // WithProxy; nil: none
 }
 
 func newConfig(opts []Option) config {
@@ -62,6 +66,13 @@ func newConfig(opts []Option) config {
 		// deadline (and spared four setsockopt calls per transfer).
 		d := &net.Dialer{KeepAlive: -1}
 		cfg.dial = d.DialContext
+	}
+	if cfg.proxy != nil {
+		// Names are resolved by the proxy, so data connections go to the
+		// dialled host, as with WithDialFunc. Dial checks the URL first.
+		if p, err := newProxyDialer(cfg.proxy, cfg.dial); err == nil {
+			cfg.dial, cfg.customDial = p.dial, true
+		}
 	}
 	return cfg
 }
@@ -120,7 +131,8 @@ func WithoutMLSD() Option { return func(c *config) { c.noMLSD = true } }
 func WithTrustedPASVAddress() Option { return func(c *config) { c.trustPASV = true } }
 
 // WithDebug writes a trace of the control connection to w: each command
-// (passwords masked) and each reply line.
+// (passwords masked) and each reply line. In a Pool of more than one
+// connection, each line begins with the connection's number: [1], [2] ….
 func WithDebug(w io.Writer) Option { return func(c *config) { c.debug = w } }
 
 // WithLocation sets the time zone of LIST times that carry none, for a
@@ -175,8 +187,9 @@ func WithListAll(mode ListAll) Option { return func(c *config) { c.listAll = mod
 // with one 0xFF byte appended when those bytes would read as UTF-8, and
 // every command converts such a name back to the server's exact bytes; so
 // each listed entry can be fetched, renamed and deleted by its Name,
-// alone or joined to a path. Entry.RawName holds the bytes as sent. A
-// name that enc cannot write is an error, before anything is sent.
+// alone or joined to a path. Conn.NameBytes gives the bytes a Name
+// stands for. A name that enc cannot write is an error, before anything
+// is sent.
 func WithEncoding(enc encoding.Encoding) Option {
 	return func(c *config) { c.encoding = enc }
 }

@@ -33,7 +33,8 @@ var (
 // Type: "file", "dir", "cdir", "pdir" and the symbolic links
 // "OS.unix=slink:target" and "OS.unix=symlink" (ProFTPD) are known;
 // anything else is EntryOther. Size comes from "size", or "sizd" for a
-// directory, and is -1 without them; ModTime from "modify", in UTC.
+// directory, and is -1 without them; ModTime from "modify", in UTC; Mode
+// from "UNIX.mode" (octal), with the type bits of Type.
 //
 // The entries for the listed directory itself and its parent (type cdir and
 // pdir) are returned as directories like any other; callers listing a
@@ -97,6 +98,9 @@ func parseMLSxLine(line string) (*Entry, error) {
 	}
 	if t, ok := parseMLSxTime(modify); ok {
 		e.ModTime = t
+	}
+	if m, ok := e.Facts["unix.mode"]; ok {
+		e.Mode = octalMode(m, e.Type)
 	}
 	return e, nil
 }

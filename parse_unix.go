@@ -71,7 +71,7 @@ func parseListUnix(p *listParser, l *listLine) (*Entry, bool) {
 	if name == "" {
 		return nil, false
 	}
-	return &Entry{Name: name, Type: typ, Size: tail.size, ModTime: tail.time, Target: target}, true
+	return &Entry{Name: name, Type: typ, Size: tail.size, ModTime: tail.time, Target: target, Mode: lsMode(mode)}, true
 }
 
 // parseListNetWare parses the listing of Novell NetWare servers, which

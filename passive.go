@@ -130,7 +130,7 @@ func (c *Conn) pasv(ctx context.Context) (net.Conn, error) {
 // could otherwise aim the client at a service of the client's own host or
 // network.
 func (c *Conn) trustedPASVHost(ip net.IP) (string, error) {
-	peer := c.peerIP
+	peer := c.serverIP()
 	switch {
 	case ip.IsUnspecified():
 		return c.dataHost, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -86,6 +87,7 @@ type Pool struct {
 	// noPipeline: a connection's pipelined exchange failed; the others
 	// send one command at a time too.
 	noPipeline bool
+	dials      atomic.Int64 // connections dialled, to number their traces
 }
 
 type idleConn struct {
@@ -210,7 +212,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 		if p.open < p.limit {
 			p.open++
 			p.mu.Unlock()
-			c, err := DialURL(ctx, p.url, p.opts...)
+			c, err := DialURL(ctx, p.url, p.dialOpts()...)
 			if err == nil {
 				p.share(c)
 				return c, nil
@@ -283,7 +285,7 @@ func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			c, err := DialURL(ctx, p.url, p.opts...)
+			c, err := DialURL(ctx, p.url, p.dialOpts()...)
 			if err == nil {
 				p.share(c)
 				p.release(c, nil)
@@ -464,8 +466,14 @@ func (p *Pool) Retry(ctx context.Context, fn func(*Conn) error) error {
 }
 
 // Download is Conn.Download through the Pool, retried after transient
-// failures, each attempt resuming from what the last one stored.
+// failures, each attempt resuming from what the last one stored; with
+// WithSegments, over several connections at once.
 func (p *Pool) Download(ctx context.Context, remote, local string, opts ...TransferOption) error {
+	if cfg := newTransferConfig(opts); cfg.segments > 1 {
+		if done, err := p.downloadSegments(ctx, remote, local, cfg); done {
+			return err
+		}
+	}
 	return p.Retry(ctx, func(c *Conn) error { return c.Download(ctx, remote, local, opts...) })
 }
 

@@ -143,29 +143,74 @@ var errNoSuchDir = errors.New("no such directory")
 
 // said returns the reason a negative reply's text gives: fs.ErrPermission,
 // ErrNotDir, ErrIsDir, ErrDirNotEmpty, errInvalidArg, errNoSuchDir,
-// fs.ErrNotExist or fs.ErrExist; nil when it gives none ("Delete operation failed.", "Can't
-// check for file existence", "Invalid argument").
+// fs.ErrNotExist or fs.ErrExist; nil when it gives none ("Delete operation
+// failed.", "Can't check for file existence", "Invalid argument"). The
+// first reason in reasons whose phrase the text holds wins.
 func said(msg string) error {
 	m := strings.ToLower(msg)
-	switch {
-	case mentions(m, "permission", "denied", "not allowed", "forbidden"):
-		return fs.ErrPermission
-	case mentions(m, "not a directory"):
-		return ErrNotDir
-	case mentions(m, "is a directory", "not a regular file", "not a plain file", "only retrieve regular files"):
-		return ErrIsDir
-	case mentions(m, "not empty"):
-		return ErrDirNotEmpty
-	case mentions(m, "invalid argument"):
-		return errInvalidArg
-	case mentions(m, "no such directory"):
-		return errNoSuchDir
-	case mentions(m, "no such", "not found", "not exist", "n't exist", "cannot find", "can't find"):
-		return fs.ErrNotExist
-	case mentions(m, "exists"):
-		return fs.ErrExist
+	for _, r := range reasons {
+		if mentions(m, r.phrases...) {
+			return r.err
+		}
 	}
 	return nil
+}
+
+// reasons are the phrases by which servers give the reason for a refusal,
+// in the order said tries them: a phrase that holds another's ("no es un
+// directorio" holds "es un directorio") comes first. Beside the servers'
+// own English, the texts of glibc's strerror in the languages whose
+// catalogues Debian ships and servers run under (ProFTPD and Pure-FTPd
+// pass strerror through: "550 x: 没有那个文件或目录" under zh_CN), so
+// that a permission error in Chinese is not taken for a missing file.
+var reasons = []struct {
+	err     error
+	phrases []string
+}{
+	{fs.ErrPermission, []string{
+		"permission", "denied", "not allowed", "forbidden", "not permitted",
+		"权限不够", "不允许的操作", "權限", "不被允許", // zh_CN, zh_TW
+		"許可がありません", "許可されていない", // ja
+		"허가 거부", "허용하지 않음", // ko
+		"keine berechtigung", "nicht erlaubt", "non permise", "permiso denegado",
+		"no permitida", "отказано в доступе", "не позволена", "permesso negato",
+		"non permessa", "permissão negada", "não permitida", "brak dostępu",
+		"niedozwolona",
+	}},
+	{ErrNotDir, []string{
+		"not a directory",
+		"不是目录", "並不是一個目錄", "ディレクトリではありません", "디렉터리가 아닙니다",
+		"ist kein verzeichnis", "n'est pas un dossier", "no es un directorio",
+		"это не каталог", "non è una directory", "não é um diretório",
+		"nie jest katalogiem",
+	}},
+	{ErrIsDir, []string{
+		"is a directory", "not a regular file", "not a plain file", "only retrieve regular files",
+		"是一个目录", "是個目錄", "ディレクトリです", "디렉터리입니다",
+		"ist ein verzeichnis", "est un dossier", "es un directorio", "это каталог",
+		"è una directory", "é um diretório", "jest katalogiem",
+	}},
+	{ErrDirNotEmpty, []string{
+		"not empty",
+		"目录非空", "目錄不是空的", "空ではありません", "비어있지 않음",
+		"nicht leer", "n'est pas vide", "no está vacío", "не пуст", "non vuota",
+		"não vazio", "nie jest pusty",
+	}},
+	{errInvalidArg, []string{"invalid argument"}},
+	{errNoSuchDir, []string{"no such directory"}},
+	{fs.ErrNotExist, []string{
+		"no such", "not found", "not exist", "n't exist", "cannot find", "can't find",
+		"没有那个文件或目录", "沒有此一檔案或目錄", "そのようなファイルやディレクトリはありません",
+		"그런 파일이나 디렉터리가 없습니다", "nicht gefunden", "aucun fichier ou dossier",
+		"no existe el fichero", "нет такого файла", "non esistente", "inexistente",
+		"nie ma takiego pliku",
+	}},
+	{fs.ErrExist, []string{
+		"exists",
+		"文件已存在", "檔案已存在", "ファイルが存在します", "파일이 있습니다",
+		"existiert bereits", "le fichier existe", "ya existe", "файл существует",
+		"già esistente", "arquivo existe", "plik istnieje",
+	}},
 }
 
 // withFact records on the *Error in err what a follow-up check found, and

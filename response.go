@@ -219,7 +219,7 @@ func (c *Conn) startDownload(ctx context.Context, verb, arg string, offset int64
 	r := &Response{t: t, offset: offset, free: func() {}}
 	// A small buffer: it holds the first byte that tells data has come;
 	// reads as large as it go around it, straight into the caller's buffer.
-	r.buf = bufio.NewReaderSize(readerFunc(t.read), 4<<10)
+	r.buf = bufio.NewReaderSize(readerFunc(t.limitedRead), 4<<10)
 	if c.cfg.beforeFirst != nil {
 		c.cfg.beforeFirst(t)
 	}

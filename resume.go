@@ -27,6 +27,7 @@ type transferConfig struct {
 	progress   func(done, total int64)
 	noChecksum bool
 	noModTime  bool
+	segments   int // WithSegments (segment.go): Pool.Download only
 	// What Mirror already knows from its listings, so that the transfer
 	// does not ask the server again.
 	listed    *node // the remote file, for a download

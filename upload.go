@@ -111,9 +111,9 @@ func (t *transfer) copyUpTo(r io.Reader, limit int64) (int64, error) {
 		}
 	}
 	if limit < 0 {
-		return io.Copy(writerFunc(t.write), r)
+		return io.Copy(writerFunc(t.limitedWrite), r)
 	}
-	n, err := io.CopyN(writerFunc(t.write), r, limit)
+	n, err := io.CopyN(writerFunc(t.limitedWrite), r, limit)
 	if err == io.EOF {
 		err = nil // r ended first
 	}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -245,24 +244,5 @@ func (d dirEntry) String() string             { return fs.FormatDirEntry(d) }
 // Size is the size in bytes, 0 when the listing gave none.
 func (d dirEntry) Size() int64 { return max(d.e.Size, 0) }
 
-// Mode derives a file mode from the entry's type and, where the server
-// gave one, its UNIX.mode fact.
-func (d dirEntry) Mode() fs.FileMode {
-	var m fs.FileMode
-	switch d.e.Type {
-	case EntryFile:
-		m = 0o644
-	case EntryDir:
-		m = fs.ModeDir | 0o755
-	case EntryLink:
-		m = fs.ModeSymlink | 0o777
-	default:
-		m = fs.ModeIrregular | 0o644
-	}
-	if s, ok := d.e.Facts["unix.mode"]; ok {
-		if perm, err := strconv.ParseUint(s, 8, 32); err == nil {
-			m = m.Type() | fs.FileMode(perm).Perm()
-		}
-	}
-	return m
-}
+// Mode is the entry's mode (fileMode).
+func (d dirEntry) Mode() fs.FileMode { return fileMode(d.e) }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,13 +21,19 @@ import (
 // moves after each. A stall still ends within the timeout; a slow link gets
 // small chunks, a fast one large ones. A transfer that reports progress
 // (WithProgress) takes chunks of at most progressEvery, so that its
-// reports keep coming on a slow link too.
+// reports keep coming on a slow link too. Under a rate limit
+// (WithRateLimit) a chunk is at most a piece of the limit, and waits for
+// it after it moved: the bytes still bypass this process.
 
 const (
 	minChunk      = 64 << 10
 	maxChunk      = 64 << 20
 	progressEvery = 250 * time.Millisecond
 )
+
+// zeroCopyChunks counts the chunks moved by splice or sendfile, for the
+// tests that check which path a transfer took.
+var zeroCopyChunks atomic.Int64
 
 // chunker sizes the chunks of a zero-copy transfer.
 type chunker struct {
@@ -62,12 +69,16 @@ func (t *transfer) spliceTo(tc *net.TCPConn, f *os.File) (int64, error) {
 		t.watch.extend()
 		t.c.ctl.reads.extend()
 		start := time.Now()
-		want := ch.size
+		want := t.rateChunk(ch.size)
 		n, err := f.ReadFrom(&io.LimitedReader{R: tc, N: want})
 		total += n
 		t.moved(n)
+		zeroCopyChunks.Add(1)
 		if err != nil {
 			return total, t.dataErr(err)
+		}
+		if err := t.rateWait(int(n)); err != nil {
+			return total, err
 		}
 		if n < want {
 			return total, nil // the data connection reached its end
@@ -85,7 +96,7 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, er
 		t.watch.extend()
 		t.c.ctl.reads.extend()
 		start := time.Now()
-		want := ch.size
+		want := t.rateChunk(ch.size)
 		if limit >= 0 {
 			if want = min(want, limit-total); want == 0 {
 				return total, nil
@@ -94,12 +105,16 @@ func (t *transfer) sendFrom(tc *net.TCPConn, f *os.File, limit int64) (int64, er
 		n, err := tc.ReadFrom(&io.LimitedReader{R: f, N: want})
 		total += n
 		t.moved(n)
+		zeroCopyChunks.Add(1)
 		if err != nil {
 			var ne *net.OpError
 			if errors.As(err, &ne) && t.werr == nil {
 				t.werr = t.dataErr(err) // the network side failed
 			}
 			return total, t.dataErr(err)
+		}
+		if err := t.rateWait(int(n)); err != nil {
+			return total, err
 		}
 		if n < want {
 			return total, nil // the end of the file

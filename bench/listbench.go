@@ -19,6 +19,10 @@ import (
 	jftp "github.com/jlaffaye/ftp"
 	"github.com/pasvport/ftp"
 	"github.com/pasvport/ftp/ftptest"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
 )
 
 // ListDir is the directory whose listing the line servers serve.
@@ -216,7 +220,7 @@ func ReadLines(path string) ([]string, error) {
 
 // ListImpl names a client and a listing command for BenchList.
 type ListImpl struct {
-	Lib  string // "ours" or "jlaffaye"
+	Lib  string // "ours", "ours+detect" (WithEncodingDetection) or "jlaffaye"
 	MLSD bool   // MLSD if true, else LIST
 }
 
@@ -237,10 +241,13 @@ type Lister interface {
 // NewLister dials addr (no TLS) and logs in with user and pass.
 func NewLister(li ListImpl, addr, user, pass string) (Lister, error) {
 	ctx := context.Background()
-	if li.Lib == "ours" {
+	if strings.HasPrefix(li.Lib, "ours") {
 		var opts []ftp.Option
 		if !li.MLSD {
 			opts = append(opts, ftp.WithoutMLSD())
+		}
+		if li.Lib == "ours+detect" {
+			opts = append(opts, ftp.WithEncodingDetection(simplifiedchinese.GBK, traditionalchinese.Big5, japanese.ShiftJIS, japanese.EUCJP, korean.EUCKR))
 		}
 		c, err := ftp.Dial(ctx, addr, opts...)
 		if err != nil {

@@ -57,6 +57,10 @@ func BenchmarkListJlaffayeMLSD(b *testing.B) { benchLines(b, ListImpl{"jlaffaye"
 func BenchmarkListOursLIST(b *testing.B)     { benchLines(b, ListImpl{"ours", false}) }
 func BenchmarkListJlaffayeLIST(b *testing.B) { benchLines(b, ListImpl{"jlaffaye", false}) }
 
+// With WithEncodingDetection: on a listing whose names are ASCII, as
+// English ones are, detection must cost nothing measurable.
+func BenchmarkListOursLISTDetect(b *testing.B) { benchLines(b, ListImpl{"ours+detect", false}) }
+
 // The same LIST lines served by ftptest (WithListLines), as the package's
 // tests do; ftptest's own per-line allocations are included.
 func benchFTPTest(b *testing.B, lib string) {

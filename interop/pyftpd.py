@@ -7,6 +7,13 @@ a pyenv python3 first on PATH does not see Debian's dist-packages.
     /usr/bin/python3 pyftpd.py --host 127.0.0.1 --port 2151 --root DIR \
         --user ftpuser --password ftppass --passive 25100-25199 \
         [--masquerade 127.0.0.2] [--certfile CERT --keyfile KEY]
+        [--ls-locale zh_CN.GBK]
+
+With --ls-locale, LIST is the output of the system's /bin/ls -l run under
+that locale (as netkit ftpd and many embedded servers produce it: GNU ls
+prints "12月  6日 20:19" under zh_CN), and MLST/MLSD are withdrawn, so a
+client has only those localised lines to read, and names are passed
+through as bytes.
 
 servers.sh starts it in the foreground of a background job (as the
 unprivileged ftpuser account, via setpriv) and stops it by PID.
@@ -14,9 +21,12 @@ unprivileged ftpuser account, via setpriv) and stops it by PID.
 
 import argparse
 import logging
+import os
+import subprocess
 import sys
 
 import pyftpdlib
+from pyftpdlib import filesystems
 from pyftpdlib import handlers
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.servers import FTPServer
@@ -52,6 +62,30 @@ def patch_tls_data_handshake():
     ssl_conn.readable = readable
 
 
+def ls_filesystem(locale):
+    """An AbstractedFS whose LIST lines come from /bin/ls -l under locale.
+
+    The names are passed to ls as the bytes on disk, and its output is
+    sent unchanged: the dates, and the names, are in the locale's
+    encoding, as a server running ls would send them.
+    """
+    env = {"LC_ALL": locale, "PATH": "/usr/bin:/bin",
+           "TZ": os.environ.get("TZ", "UTC")}
+
+    class LsFS(filesystems.AbstractedFS):
+        def format_list(self, basedir, listing, ignore_err=True):
+            if not listing:
+                return iter(())
+            names = [os.fsencode(n) for n in listing]
+            out = subprocess.run(
+                ["/bin/ls", "-ld", "--"] + names, cwd=os.fsencode(basedir),
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                check=False).stdout
+            return iter(line + b"\r\n" for line in out.splitlines())
+
+    return LsFS
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", required=True, help="127.0.0.1 or ::1")
@@ -63,6 +97,7 @@ def main():
     ap.add_argument("--masquerade", help="address advertised in 227 replies")
     ap.add_argument("--certfile", help="enable explicit FTPS (AUTH TLS)")
     ap.add_argument("--keyfile")
+    ap.add_argument("--ls-locale", help="LIST from /bin/ls -l in this locale; no MLSD")
     ap.add_argument("--debug", action="store_true")
     args = ap.parse_args()
 
@@ -94,6 +129,14 @@ def main():
     handler.banner = "pyftpdlib %s interop server ready." % pyftpdlib.__ver__
     if args.masquerade:
         handler.masquerade_address = args.masquerade
+    if args.ls_locale:
+        handler.abstracted_fs = ls_filesystem(args.ls_locale)
+        # Names pass as the bytes they are, in the locale's encoding, as
+        # through a server written in C (pyftpdlib decodes commands as
+        # UTF-8 and would replace GBK bytes with U+FFFD).
+        handler.unicode_errors = "surrogateescape"
+        handler.proto_cmds = {k: v for k, v in handler.proto_cmds.items()
+                              if k not in ("MLST", "MLSD")}
 
     server = FTPServer((args.host, args.port), handler)
     server.max_cons = 256

@@ -1,20 +1,71 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zone database (Windows)
 	"unicode/utf8"
 
+	"github.com/pasvport/ftp"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
 	"golang.org/x/text/encoding/unicode"
 )
 
+// detectCandidates are the encodings that ftpsync tells the server's
+// names to be in when --encoding is not given (ftp.WithEncodingDetection):
+// those of the Chinese, Japanese and Korean locales, GBK first.
+var detectCandidates = []encoding.Encoding{simplifiedchinese.GBK, traditionalchinese.Big5, japanese.ShiftJIS, japanese.EUCJP, korean.EUCKR}
+
+// encodingOption is the option for --encoding: WithEncoding for an
+// encoding, none for UTF-8, and detection when the flag is not given
+// (enc nil). With --verbose, the trace says what detection decided
+// ("# names: GBK: …").
+func encodingOption(enc encoding.Encoding) ftp.Option {
+	switch enc {
+	case nil:
+		return ftp.WithEncodingDetection(detectCandidates...)
+	case unicode.UTF8:
+		return nil
+	}
+	return ftp.WithEncoding(enc)
+}
+
+// detectFor lets detection see a listing before remote is sent, where
+// remote is not ASCII and --encoding is not given (enc nil), so that a
+// name typed in Chinese goes in the server's encoding: the listing of
+// the deepest folder of remote's whose path is ASCII. A failure is left
+// to the command.
+func detectFor(ctx context.Context, p *ftp.Pool, remote string, enc encoding.Encoding) {
+	if enc != nil || isASCII(remote) {
+		return
+	}
+	dir := path.Dir(remote)
+	for !isASCII(dir) {
+		dir = path.Dir(dir)
+	}
+	_, _ = p.List(ctx, dir)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // parseEncoding returns the encoding --encoding names (an IANA or MIME
 // name: GBK, GB18030, Big5, Shift_JIS, EUC-KR, ISO-8859-1, windows-1252
-// …); nil for UTF-8, the default.
+// …, or UTF-8).
 func parseEncoding(name string) (encoding.Encoding, error) {
 	enc, err := ianaindex.IANA.Encoding(name)
 	if enc == nil || err != nil {
@@ -23,8 +74,6 @@ func parseEncoding(name string) (encoding.Encoding, error) {
 	switch {
 	case err != nil || enc == nil:
 		return nil, usageError{fmt.Sprintf("--encoding %q: not an encoding this program knows (try GBK, GB18030, Big5, Shift_JIS, EUC-KR, ISO-8859-1, windows-1252)", name)}
-	case enc == unicode.UTF8:
-		return nil, nil
 	}
 	return enc, nil
 }
@@ -36,6 +85,26 @@ func parseTimezone(name string) (*time.Location, error) {
 		return nil, usageError{fmt.Sprintf("--timezone %q: not an IANA time zone (like Asia/Shanghai or UTC)", name)}
 	}
 	return loc, nil
+}
+
+// serverBytes returns, for each entry, the bytes the server knows its
+// name by (ftp.Conn.NameBytes) where they are not the name's own, for
+// nameBytes.
+func serverBytes(ctx context.Context, p *ftp.Pool, entries []*ftp.Entry) ([][]byte, error) {
+	raws := make([][]byte, len(entries))
+	err := p.Do(ctx, func(c *ftp.Conn) error {
+		for i, en := range entries {
+			b, err := c.NameBytes(en.Name)
+			if err != nil {
+				return err
+			}
+			if string(b) != en.Name {
+				raws[i] = b
+			}
+		}
+		return nil
+	})
+	return raws, err
 }
 
 // nameBytes returns the bytes to give beside name in JSON, where

@@ -192,3 +192,60 @@ func TestLocalName(t *testing.T) {
 		seen[got] = tt.in
 	}
 }
+
+// TestEncodingDetected runs ftpsync without --encoding against a server
+// whose names are GBK bytes (issue 18): the first listing finds GBK
+// (--verbose says so), and ls, get and put by Chinese names, and mirror
+// down and up (a second run copying nothing) work as with --encoding GBK.
+// Before detection, ls printed the bytes escaped and get of a Chinese
+// name failed.
+func TestEncodingDetected(t *testing.T) {
+	names := []string{"报告.txt", "新建文件夹.txt", "上海照片.jpg", "数据备份.zip", "说明.txt"}
+	srv := newServer(t)
+	want := map[string]string{}
+	for _, n := range names {
+		srv.WriteFile("/cn/"+gbk(t, n), []byte(n))
+		want[n] = n
+	}
+
+	r := ftpsync(t, nil, "ls", "--verbose", at(srv, "cn"))
+	require.Equal(t, exitOK, r.code, r.stderr)
+	for _, n := range names {
+		assert.Contains(t, r.stdout, "  "+n+"\n")
+	}
+	assert.Contains(t, r.stderr, "# names: GBK: ")
+	got := lsJSON(t, at(srv, "cn"))
+	assert.Equal(t, []byte(gbk(t, "说明.txt")), got[gbk(t, "说明.txt")+"|说明.txt"].NameBytes, "%v", got)
+
+	dir := t.TempDir()
+	r = ftpsync(t, nil, "get", at(srv, "cn/"+url.PathEscape("说明.txt")), dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	data, err := os.ReadFile(filepath.Join(dir, "说明.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "说明.txt", string(data))
+	up := filepath.Join(t.TempDir(), "上传.txt")
+	require.NoError(t, os.WriteFile(up, []byte("up"), 0o644))
+	r = ftpsync(t, nil, "put", up, at(srv, "cn/"))
+	require.Equal(t, exitOK, r.code, r.stderr)
+	data, err = srv.ReadFile("/cn/" + gbk(t, "上传.txt"))
+	require.NoError(t, err, "uploaded under its GBK name")
+	assert.Equal(t, []byte("up"), data)
+	want["上传.txt"] = "up"
+
+	local := filepath.Join(t.TempDir(), "l")
+	for run, n := range []int{len(want), 0} {
+		sum, r := mirrorJSON(t, nil, "mirror", at(srv, "cn"), local)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Equal(t, n, sum.Files, "run %d: %+v", run+1, sum.Plan)
+	}
+	assert.Equal(t, want, localFiles(t, local))
+	require.NoError(t, os.WriteFile(filepath.Join(local, "新文件.txt"), []byte("new"), 0o644))
+	for run, n := range []int{1, 0} {
+		sum, r := mirrorJSON(t, nil, "mirror", "--reverse", local, at(srv, "cn"))
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Equal(t, n, sum.Files, "run %d: %+v", run+1, sum.Plan)
+	}
+	data, err = srv.ReadFile("/cn/" + gbk(t, "新文件.txt"))
+	require.NoError(t, err, "uploaded under its GBK name")
+	assert.Equal(t, []byte("new"), data)
+}

@@ -28,9 +28,9 @@ func demo(ctx context.Context, out io.Writer) error {
 		{"passive (EPSV, then PASV)", ftp.WithPassive()},
 		{"active (PORT/EPRT)", ftp.WithActive()},
 	}
-	for i, m := range modes {
+	for _, m := range modes {
 		fmt.Fprintf(out, "\n== %s ==\n", m.name)
-		if err := session(ctx, out, srv.URL(), m.opt, i == 0); err != nil {
+		if err := session(ctx, out, srv.URL(), m.opt); err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
 	}
@@ -38,12 +38,10 @@ func demo(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// session logs in, lists, uploads, downloads and checks, then quits.
-func session(ctx context.Context, out io.Writer, url string, mode ftp.Option, trace bool) error {
-	opts := []ftp.Option{mode}
-	if trace {
-		opts = append(opts, ftp.WithDebug(prefixWriter{out, "    | "}))
-	}
+// session logs in, lists, uploads, downloads and checks, then quits,
+// with the protocol trace.
+func session(ctx context.Context, out io.Writer, url string, mode ftp.Option) error {
+	opts := []ftp.Option{mode, ftp.WithDebug(prefixWriter{out, "    | "})}
 	fmt.Fprintln(out, "dial and log in")
 	c, err := ftp.DialURL(ctx, url, opts...)
 	if err != nil {

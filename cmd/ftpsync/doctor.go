@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -167,24 +166,6 @@ func (d *doctor) dial(ctx context.Context, extra ...ftp.Option) (*ftp.Conn, *tra
 	return c, tb, err
 }
 
-// newTLSConfig is the TLS configuration of the probes: the --cacert file's
-// certificates or the system's roots, unless --insecure.
-func (d *doctor) newTLSConfig() (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: d.o.insecure} //nolint:gosec // --insecure asks for it
-	if d.o.ca != "" {
-		pem, err := os.ReadFile(d.o.ca)
-		if err != nil {
-			return nil, usageError{"--cacert: " + err.Error()}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageError{"--cacert: no PEM certificate in " + d.o.ca}
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
-}
-
 func (e *env) doctor(ctx context.Context, rawURL string, o *options) error {
 	t, err := e.parseTarget(rawURL)
 	if err != nil {
@@ -200,7 +181,7 @@ func (e *env) doctor(ctx context.Context, rawURL string, o *options) error {
 		if o.explicitTLS {
 			d.tlsMode = "explicit"
 		}
-		if d.tlsCfg, err = d.newTLSConfig(); err != nil {
+		if d.tlsCfg, err = tlsConfig(d.o); err != nil {
 			return err
 		}
 	}
@@ -925,7 +906,7 @@ func (d *doctor) probeTLS(ctx context.Context) {
 	} else if d.tlsMode != "implicit" {
 		d.add("tls", "tls-implicit", stSkip, "implicit FTPS listens on a port of its own (often 990): run doctor on ftps://HOST:PORT/")
 	}
-	cfg, err := d.newTLSConfig()
+	cfg, err := tlsConfig(d.o)
 	if err != nil {
 		d.add("tls", "tls-explicit", stSkip, "%v", err)
 		return

@@ -15,7 +15,8 @@
 //	ftpsync [flags] doctor [--write-test] [--ca FILE] URL
 //	ftpsync demo
 //
-// Run "ftpsync help" for the flags, credentials and exit codes.
+// Flags go anywhere. Run "ftpsync help" for the flags, credentials and
+// exit codes, "ftpsync COMMAND --help" for a command's flags.
 package main
 
 import (

@@ -3,18 +3,18 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,86 +35,14 @@ const (
 	exitInterrupted = 130
 )
 
-const usageText = `usage: ftpsync [flags] COMMAND ARGS
-
-commands:
-  ls URL                      list a remote directory
-  get URL [LOCAL]             download a file (resumes a LOCAL .part file)
-  put LOCAL URL               upload a file (resumes a remote .part file)
-  mirror URL LOCAL            make the local directory a copy of the remote one
-  mirror --reverse LOCAL URL  make the remote directory a copy of the local one
-  rm [-r] URL                 remove a file (-r: a directory and its contents)
-  mkdir [-p] URL              create a directory (-p: and missing parents)
-  doctor URL                  probe the server: what works, what does not
-                              (NAT, TLS, missing commands, limits), and the
-                              options and flags to use with it; writes
-                              nothing unless --write-test
-  demo                        walk through a session with an in-process server
-  version                     print the version of ftpsync and of Go
-  help                        show this text
-
-URLs are ftp://[user[:password]@]host[:port]/path (ftps:// for implicit
-TLS on port 990). The path is relative to the login directory; start it
-with %2F (ftp://host/%2Fpub) for an absolute one. Flags go anywhere.
-
-flags:
-  --active            active mode (PORT/EPRT); passive (EPSV, PASV) otherwise
-  --explicit-tls      secure the session with AUTH TLS (FTPES)
-  --insecure          do not verify the server's TLS certificate
-  --parallel N        transfers at a time for mirror (default 4)
-  --delete            mirror: delete what the source lacks, as the last step
-                      and only if nothing failed (never excluded paths,
-                      symbolic links, nor what the source could not list)
-  --max-delete N      mirror: with more than N deletions due (with 0: any),
-                      delete nothing and fail, listing them
-  --allow-empty-source  mirror: let --delete empty the destination when the
-                      source holds nothing (refused otherwise: a mistyped
-                      path looks like an empty folder on some servers)
-  --dry-run           mirror: print the plan, change nothing
-  --exclude GLOB      mirror: leave out matching paths (repeatable)
-  --checksum          mirror: compare same-size files by checksum, not time
-  --encoding NAME     the server's names are in NAME (GBK, GB18030, Big5,
-                      Shift_JIS, EUC-KR, ISO-8859-1, windows-1252 …; any
-                      IANA name), not UTF-8: shown and saved as UTF-8, sent
-                      back in NAME; OPTS UTF8 ON is not sent
-  --timezone ZONE     LIST times (which carry no zone) are in ZONE (IANA,
-                      like Asia/Shanghai); MLSD and MDTM times are UTC
-  --timeout D         bound each wait on the server (default 30s)
-  --deadline D        end the whole run after D (exit 1; run again to resume)
-  --verbose           print the protocol trace (passwords masked) on stderr
-  --json              print results as JSON on stdout
-  --write-test        doctor: also create and remove a uniquely named
-                      folder, with an upload and a download in it
-  --cacert FILE       doctor: trust the PEM certificates in FILE for TLS
-
-credentials, first found: the URL; FTP_PASSWORD for the user of the URL;
-~/.netrc (or $NETRC) by host; anonymous. Passwords are never printed.
-
-ls --json gives name_bytes (base64), the server's bytes, when the name
-was decoded (--encoding) or is not UTF-8. get names the local file by
-the decoded name; in one that is still not UTF-8 each such byte is
-written %XX and each '%' %25 (in a name holding '%' and two hex digits
-too), so no two names give the same local one.
-
-Transfers write to .NAME.part and rename when complete, so an interrupted
-get, put or mirror resumes where it stopped when run again; transient
-failures (4xx replies, dropped connections) are retried with backoff.
-
-exit codes:
-  0    success (mirror: everything up to date)
-  1    the operation failed (mirror: at least one file or folder failed,
-       or deletions were refused; rm: the path exists but was not removed;
-       --deadline reached)
-  2    usage error
-  3    could not connect or log in
-  4    the remote or local path named does not exist
-  130  interrupted (SIGINT, SIGTERM); run again to resume
-`
-
 // options are the flags of every command.
 type options struct {
 	active, explicitTLS, insecure bool
+	noEPSV                        bool
+	help, version                 bool
+	onlyNewer                     bool
 	parallel                      int
+	segments                      int // get --segments
 	del, dryRun, checksum         bool
 	maxDelete                     int // -1: no --max-delete
 	allowEmpty                    bool
@@ -123,9 +51,11 @@ type options struct {
 	verbose, json                 bool
 	reverse, recursive, parents   bool
 	writeTest                     bool              // doctor --write-test
-	ca                            string            // doctor --cacert
-	enc                           encoding.Encoding // --encoding; nil: UTF-8
+	ca                            string            // --cacert
+	enc                           encoding.Encoding // --encoding; nil: detect (encodingOption)
 	loc                           *time.Location    // --timezone; nil: the library's default
+	limitRate                     int64             // --limit-rate; 0: none
+	proxy                         *string           // --proxy; nil: from the environment
 }
 
 type globs []string
@@ -142,105 +72,70 @@ func (e usageError) Error() string { return e.msg }
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	secret         string // the password, masked in every message
+	secret         string                       // the password, masked in every message
+	prompt         func(string) (string, error) // asks for a password; nil: not on a terminal
+	warned         map[string]bool              // the warnings printed
+	meter          *meter                       // the transfers of get, put, mirror: what an interruption keeps
 }
 
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+	if f, ok := stderr.(*os.File); ok {
+		e.prompt = terminalPrompt(f)
+	}
 	if len(args) == 0 {
-		io.WriteString(stderr, usageText) // not Fprint: the text holds %XX
+		io.WriteString(stderr, usage()) // not Fprint: the text holds %XX
 		return exitUsage
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help", "-help":
-		io.WriteString(stdout, usageText)
+	o, fset := newOptions()
+	pos, err := parseArgs(fset, args)
+	if err != nil {
+		return e.finish(ctx, ctx, 0, err)
+	}
+	cmd := ""
+	if len(pos) > 0 {
+		cmd, pos = pos[0], pos[1:]
+	}
+	if cmd == "help" && len(pos) > 0 {
+		cmd, o.help = pos[0], true
+	}
+	switch {
+	case cmd == "help" || cmd == "" && o.help:
+		io.WriteString(stdout, usage())
 		return exitOK
-	case "version", "--version", "-version":
+	case !o.help && (cmd == "version" || o.version):
 		fmt.Fprintln(stdout, versionText())
 		return exitOK
-	case "demo":
+	case cmd == "":
+		return e.finish(ctx, ctx, 0, usageError{"no command given"})
+	}
+	text, ok := commandHelp(cmd)
+	switch {
+	case !ok:
+		return e.finish(ctx, ctx, 0, usageError{fmt.Sprintf("unknown command %q", safe(cmd))})
+	case o.help:
+		io.WriteString(stdout, text)
+		return exitOK
+	}
+	if err := checkFlags(fset, cmd); err != nil {
+		return e.finish(ctx, ctx, 0, err)
+	}
+	if cmd == "demo" {
 		if err := demo(ctx, stdout); err != nil {
 			fmt.Fprintln(stderr, "ftpsync:", err)
 			return exitFailed
 		}
 		return exitOK
 	}
-	var o options
-	fset := flag.NewFlagSet("ftpsync "+cmd, flag.ContinueOnError)
-	fset.SetOutput(io.Discard)
-	fset.BoolVar(&o.active, "active", false, "")
-	fset.BoolVar(&o.explicitTLS, "explicit-tls", false, "")
-	fset.BoolVar(&o.insecure, "insecure", false, "")
-	fset.IntVar(&o.parallel, "parallel", 4, "")
-	fset.BoolVar(&o.del, "delete", false, "")
-	fset.BoolVar(&o.dryRun, "dry-run", false, "")
-	fset.BoolVar(&o.checksum, "checksum", false, "")
-	fset.Var(&o.exclude, "exclude", "")
-	o.maxDelete = -1
-	fset.Func("max-delete", "", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return errors.New("--max-delete takes a number, 0 or more")
-		}
-		o.maxDelete = n
-		return nil
-	})
-	fset.BoolVar(&o.allowEmpty, "allow-empty-source", false, "")
-	fset.DurationVar(&o.timeout, "timeout", ftp.DefaultTimeout, "")
-	fset.DurationVar(&o.deadline, "deadline", 0, "")
-	fset.BoolVar(&o.verbose, "verbose", false, "")
-	fset.BoolVar(&o.json, "json", false, "")
-	fset.Func("encoding", "", func(s string) (err error) { o.enc, err = parseEncoding(s); return err })
-	fset.Func("timezone", "", func(s string) (err error) { o.loc, err = parseTimezone(s); return err })
-	switch cmd {
-	case "mirror":
-		fset.BoolVar(&o.reverse, "reverse", false, "")
-		fset.BoolVar(&o.reverse, "R", false, "")
-	case "rm":
-		fset.BoolVar(&o.recursive, "r", false, "")
-	case "mkdir":
-		fset.BoolVar(&o.parents, "p", false, "")
-	case "doctor":
-		fset.BoolVar(&o.writeTest, "write-test", false, "")
-		fset.StringVar(&o.ca, "cacert", "", "")
-	}
-	pos, err := parseInterspersed(fset, rest)
-	switch {
-	case err != nil:
-	case o.parallel < 1:
-		err = usageError{"--parallel must be at least 1"}
-	case o.deadline < 0:
-		err = usageError{"--deadline must be positive"}
-	}
 	runCtx := ctx
-	if err == nil && o.deadline > 0 {
+	if o.deadline > 0 {
 		var cancel context.CancelFunc
 		runCtx, cancel = context.WithTimeout(ctx, o.deadline)
 		defer cancel()
 	}
-	if err == nil {
-		err = e.dispatch(runCtx, cmd, pos, &o)
-	}
+	err = e.dispatch(runCtx, cmd, pos, o)
 	return e.finish(ctx, runCtx, o.deadline, err)
-}
-
-// parseInterspersed parses flags placed before, between or after the
-// positional arguments, which it returns.
-func parseInterspersed(fset *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fset.Parse(args); err != nil {
-			return nil, usageError{err.Error()}
-		}
-		args = fset.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 // finish prints err (password masked) and maps it to an exit code: ctx
@@ -249,21 +144,24 @@ func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err er
 	if err == nil {
 		return exitOK
 	}
-	msg := err.Error()
-	if e.secret != "" {
-		msg = strings.ReplaceAll(msg, e.secret, "****")
-		msg = strings.ReplaceAll(msg, url.PathEscape(e.secret), "****")
+	if ctx.Err() != nil {
+		// Once, whatever failed on the way: the transfers stopped where
+		// they were, to be resumed.
+		if e.meter == nil {
+			fmt.Fprintln(e.stderr, "ftpsync: interrupted")
+			return exitInterrupted
+		}
+		files, parts := e.meter.kept()
+		fmt.Fprintf(e.stderr, "ftpsync: interrupted: %d files done, %.1f MiB kept in parts; run the same command to resume\n",
+			files, float64(parts)/(1<<20))
+		return exitInterrupted
 	}
-	fmt.Fprintln(e.stderr, "ftpsync:", msg)
+	fmt.Fprintln(e.stderr, "ftpsync:", safeLines(e.mask(err.Error())))
 	var ue usageError
-	var fe *ftp.Error
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintln(e.stderr, "run 'ftpsync help' for usage")
 		return exitUsage
-	case ctx.Err() != nil:
-		fmt.Fprintln(e.stderr, "ftpsync: interrupted; run again to resume")
-		return exitInterrupted
 	case deadlinePassed(runCtx):
 		fmt.Fprintf(e.stderr, "ftpsync: --deadline %v reached; run again to resume\n", deadline)
 		return exitFailed
@@ -271,8 +169,6 @@ func (e *env) finish(ctx, runCtx context.Context, deadline time.Duration, err er
 		return exitConnect
 	case errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(failure)):
 		return exitNotFound
-	case errors.As(err, &fe):
-		return exitFailed
 	}
 	return exitFailed
 }
@@ -361,149 +257,29 @@ func (e *env) dispatch(ctx context.Context, cmd string, pos []string, o *options
 		}
 		return e.doctor(ctx, pos[0], o)
 	}
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
-}
-
-// target is a parsed URL: where to dial (credentials included) and the
-// remote path.
-type target struct {
-	dialURL string
-	path    string
-	display string // the URL without password
-}
-
-// parseTarget parses a command-line URL and completes its credentials.
-func (e *env) parseTarget(raw string) (target, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "ftp" && u.Scheme != "ftps") {
-		return target{}, usageError{fmt.Sprintf("not an ftp:// or ftps:// URL: %s", redactRaw(raw))}
-	}
-	user, pass, hasPass := "", "", false
-	if u.User != nil {
-		user = u.User.Username()
-		pass, hasPass = u.User.Password()
-	}
-	if !hasPass {
-		if p := e.getenv("FTP_PASSWORD"); p != "" && user != "" {
-			pass, hasPass = p, true
-		}
-	}
-	if !hasPass {
-		if l, p, ok := e.netrc(u.Hostname(), user); ok {
-			user, pass, hasPass = l, p, true
-		}
-	}
-	if user != "" {
-		if hasPass {
-			u.User = url.UserPassword(user, pass)
-			e.secret = pass
-		} else {
-			u.User = url.User(user)
-		}
-	}
-	p := u.Path
-	switch {
-	case strings.HasPrefix(p, "//"):
-		p = path.Clean(p[1:]) // %2F: absolute
-	case p == "" || p == "/":
-		p = "."
-	default:
-		p = path.Clean(p[1:])
-	}
-	dial := *u
-	dial.Path, dial.RawPath, dial.RawQuery, dial.Fragment = "/", "", "", ""
-	return target{dialURL: dial.String(), path: p, display: masked(u)}, nil
-}
-
-// redactRaw hides what may be a password in a URL that does not parse.
-func redactRaw(raw string) string {
-	if i := strings.LastIndex(raw, "@"); i >= 0 {
-		if j := strings.Index(raw, "://"); j >= 0 && j < i {
-			return raw[:j+3] + "****" + raw[i:]
-		}
-	}
-	return raw
-}
-
-// netrc looks host up in ~/.netrc (or $NETRC): the login and password of
-// its machine entry, or of the default entry; when user is not empty, only
-// an entry for that login counts.
-func (e *env) netrc(host, user string) (login, pass string, ok bool) {
-	name := e.getenv("NETRC")
-	if name == "" {
-		home := e.getenv("HOME")
-		if home == "" {
-			return "", "", false
-		}
-		name = filepath.Join(home, ".netrc")
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return "", "", false
-	}
-	type entry struct{ machine, login, pass string }
-	var entries []entry
-	var cur *entry
-	f := strings.Fields(string(data))
-	for i := 0; i < len(f); i++ {
-		arg := func() string {
-			if i+1 < len(f) {
-				i++
-				return f[i]
-			}
-			return ""
-		}
-		switch f[i] {
-		case "machine":
-			entries = append(entries, entry{machine: arg()})
-			cur = &entries[len(entries)-1]
-		case "default":
-			entries = append(entries, entry{machine: ""})
-			cur = &entries[len(entries)-1]
-		case "login":
-			if cur != nil {
-				cur.login = arg()
-			}
-		case "password":
-			if cur != nil {
-				cur.pass = arg()
-			}
-		case "account", "port":
-			arg()
-		case "macdef":
-			// A macro runs to the next blank line, which Fields hides:
-			// stop here, as later entries cannot be told apart.
-			i = len(f)
-		}
-	}
-	for _, pass := range []bool{true, false} { // machine entries first, then default
-		for _, en := range entries {
-			if (en.machine == host) != pass || (!pass && en.machine != "") {
-				continue
-			}
-			if en.login == "" || (user != "" && en.login != user) {
-				continue
-			}
-			return en.login, en.pass, true
-		}
-	}
-	return "", "", false
+	return usageError{fmt.Sprintf("unknown command %q", safe(cmd))}
 }
 
 // connOptions are the ftp options of the flags.
-func (e *env) connOptions(o *options, t target) []ftp.Option {
+func (e *env) connOptions(o *options, t target) ([]ftp.Option, error) {
 	opts := []ftp.Option{ftp.WithTimeout(o.timeout), ftp.WithRetry(5, 2*time.Minute, 0)}
 	if o.active {
 		opts = append(opts, ftp.WithActive())
 	}
-	tlsCfg := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // --insecure asks for it
+	if o.noEPSV {
+		opts = append(opts, ftp.WithoutEPSV())
+	}
+	tlsCfg, err := tlsConfig(o)
+	if err != nil {
+		return nil, err
+	}
 	if o.explicitTLS {
 		opts = append(opts, ftp.WithExplicitTLS(tlsCfg))
 	} else if strings.HasPrefix(t.dialURL, "ftps:") {
 		opts = append(opts, ftp.WithImplicitTLS(tlsCfg))
 	}
-	if o.enc != nil {
-		opts = append(opts, ftp.WithEncoding(o.enc))
+	if opt := encodingOption(o.enc); opt != nil {
+		opts = append(opts, opt)
 	}
 	if o.loc != nil {
 		opts = append(opts, ftp.WithLocation(o.loc))
@@ -511,7 +287,29 @@ func (e *env) connOptions(o *options, t target) []ftp.Option {
 	if o.verbose {
 		opts = append(opts, ftp.WithDebug(&lockedWriter{w: e.stderr}))
 	}
-	return opts
+	if o.limitRate > 0 {
+		opts = append(opts, ftp.WithRateLimit(o.limitRate)) // one limit for all the pool's connections
+	}
+	return e.withProxy(o.proxy, t, opts)
+}
+
+// tlsConfig is the TLS configuration of the flags: the --cacert file's
+// certificates or the system's roots (SSL_CERT_FILE, SSL_CERT_DIR), unless
+// --insecure.
+func tlsConfig(o *options) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: o.insecure} //nolint:gosec // --insecure asks for it
+	if o.ca != "" {
+		pem, err := os.ReadFile(o.ca)
+		if err != nil {
+			return nil, usageError{"--cacert: " + err.Error()}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, usageError{"--cacert: no PEM certificate in " + o.ca}
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
 }
 
 // lockedWriter serialises the traces of several connections.
@@ -528,15 +326,32 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 // pool opens a Pool for t and checks that it can log in.
 func (e *env) pool(ctx context.Context, t target, o *options, size int) (*ftp.Pool, error) {
-	p, err := ftp.NewPool(t.dialURL, size, e.connOptions(o, t)...)
+	opts, err := e.connOptions(o, t)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ftp.NewPool(t.dialURL, size, opts...)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
 	if err := p.Do(ctx, func(*ftp.Conn) error { return nil }); err != nil {
 		p.Close()
-		return nil, connectError{fmt.Errorf("%s: %w", t.display, err)}
+		return nil, connectError{certAdvice(fmt.Errorf("%s: %w", t.display, err))}
 	}
 	return p, nil
+}
+
+// certAdvice tells a user of the command what to do about a certificate
+// that does not verify, in place of the library's advice to a programmer.
+func certAdvice(err error) error {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ie x509.CertificateInvalidError
+	if !errors.As(err, &ua) && !errors.As(err, &he) && !errors.As(err, &ie) {
+		return err
+	}
+	msg := strings.Replace(err.Error(), "; add it to tls.Config.RootCAs", "", 1)
+	return explained{msg + "\n(--cacert FILE trusts the certificates of a PEM file, as SSL_CERT_FILE does for every program; --insecure skips the check, only on a network you trust)", err}
 }
 
 // session parses rawURL and opens a pool of size connections to it.
@@ -579,19 +394,20 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 	if err != nil {
 		return err
 	}
+	slices.SortStableFunc(entries, func(a, b *ftp.Entry) int { return strings.Compare(a.Name, b.Name) })
 	if o.json {
+		raws, err := serverBytes(ctx, p, entries)
+		if err != nil {
+			return err
+		}
 		out := []jsonEntry{}
-		for _, en := range entries {
-			out = append(out, jsonEntry{en.Name, nameBytes(en.Name, en.RawName), en.Type.String(), en.Size, en.ModTime,
+		for i, en := range entries {
+			out = append(out, jsonEntry{en.Name, nameBytes(en.Name, raws[i]), en.Type.String(), en.Size, en.ModTime,
 				en.Target, nameBytes(en.Target, nil)})
 		}
 		return e.printJSON(out)
 	}
 	for _, en := range entries {
-		mod := "-"
-		if !en.ModTime.IsZero() {
-			mod = en.ModTime.UTC().Format("2006-01-02 15:04:05")
-		}
 		name := en.Name
 		if en.Name == "" {
 			name = en.Raw
@@ -602,9 +418,29 @@ func (e *env) ls(ctx context.Context, rawURL string, o *options) error {
 		if !utf8.ValidString(name) {
 			name = escapeName(name) // not mojibake: the bytes, as get names the local file
 		}
-		fmt.Fprintf(e.stdout, "%-4s %12d  %s  %s\n", en.Type, en.Size, mod, name)
+		size := "-"
+		if en.Size >= 0 {
+			size = strconv.FormatInt(en.Size, 10)
+		}
+		fmt.Fprintf(e.stdout, "%-4s %12s  %-19s  %s\n", en.Type, size, modTime(en), safe(name))
 	}
 	return nil
+}
+
+// modTime shows an entry's time to the precision the server gave, never
+// more: seconds (MLSD, MLST, MDTM) in UTC; a LIST line's minutes in UTC
+// (in the server's zone as the library found it); a LIST date alone (ls
+// shows one for files older than six months) as that date; "-" for none.
+func modTime(en *ftp.Entry) string {
+	switch {
+	case en.ModTime.IsZero():
+		return "-"
+	case en.Facts != nil || en.Raw == "":
+		return en.ModTime.UTC().Format("2006-01-02 15:04:05")
+	case en.ModTime.Hour()+en.ModTime.Minute()+en.ModTime.Second() == 0:
+		return en.ModTime.Format("2006-01-02")
+	}
+	return en.ModTime.UTC().Format("2006-01-02 15:04")
 }
 
 // list lists dir, or shows the file dir names, checking what a listing
@@ -666,22 +502,22 @@ type jsonTransfer struct {
 }
 
 func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
-	p, t, err := e.session(ctx, rawURL, o, 1)
+	p, t, err := e.session(ctx, rawURL, o, o.segments)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	base := localName(path.Base(t.path), o.enc)
-	if local == "" {
-		local = base
-	} else if fi, err := os.Stat(local); err == nil && fi.IsDir() {
-		local = filepath.Join(local, base)
+	if local, err = localTarget(local, base); err != nil {
+		return err
 	}
+	detectFor(ctx, p, t.path, o.enc)
 	bar := e.newProgress(base, o)
-	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update))
+	bar.notePart("", localPart(local))
+	err = p.Download(ctx, t.path, local, ftp.WithProgress(bar.update), ftp.WithSegments(o.segments))
 	bar.done()
 	if err != nil {
-		return err
+		return remoteDir(ctx, p, t.path, err)
 	}
 	fi, err := os.Stat(local)
 	if err != nil {
@@ -690,8 +526,39 @@ func (e *env) get(ctx context.Context, rawURL, local string, o *options) error {
 	if o.json {
 		return e.printJSON(jsonTransfer{"get", t.path, nameBytes(t.path, nil), local, nameBytes(local, nil), fi.Size()})
 	}
-	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", t.path, local, fi.Size())
+	fmt.Fprintf(e.stdout, "get %s -> %s (%d bytes)\n", safe(t.path), safe(local), fi.Size())
 	return nil
+}
+
+// localTarget is the local file of a get: local, or base in the
+// directory local names, or base here; a directory that does not exist
+// is named (not the part file that could not be created in it).
+func localTarget(local, base string) (string, error) {
+	if local == "" {
+		return base, nil
+	}
+	if fi, err := os.Stat(local); err == nil && fi.IsDir() {
+		return filepath.Join(local, base), nil
+	}
+	dir := filepath.Dir(local)
+	if strings.HasSuffix(local, string(filepath.Separator)) || strings.HasSuffix(local, "/") {
+		dir, local = local, filepath.Join(local, base)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("the local directory %s does not exist: %w", dir, err)
+	}
+	return local, nil
+}
+
+// remoteDir explains a failed download of name that is a directory.
+func remoteDir(ctx context.Context, p *ftp.Pool, name string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if st, serr := p.Stat(ctx, name); serr == nil && st.Type == ftp.EntryDir {
+		return usageError{safe(name) + " is a directory: use mirror"}
+	}
+	return err
 }
 
 func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
@@ -700,7 +567,7 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 		return err
 	}
 	if fi.IsDir() {
-		return usageError{local + " is a directory: use mirror --reverse"}
+		return usageError{safe(local) + " is a directory: use mirror --reverse"}
 	}
 	p, t, err := e.session(ctx, rawURL, o, 1)
 	if err != nil {
@@ -713,7 +580,13 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 	} else if en, err := p.Stat(ctx, remote); err == nil && en.Type == ftp.EntryDir {
 		remote = path.Join(remote, filepath.Base(local))
 	}
+	detectFor(ctx, p, remote, o.enc)
 	bar := e.newProgress(filepath.Base(local), o)
+	if bar.w != nil { // the bar's rate: what a resumed part holds is not moved
+		if st, err := p.Stat(ctx, ftp.PartName(remote)); err == nil && st.Size > 0 {
+			bar.notePart("", st.Size)
+		}
+	}
 	err = p.Upload(ctx, local, remote, ftp.WithProgress(bar.update))
 	bar.done()
 	if err != nil {
@@ -722,83 +595,8 @@ func (e *env) put(ctx context.Context, local, rawURL string, o *options) error {
 	if o.json {
 		return e.printJSON(jsonTransfer{"put", remote, nameBytes(remote, nil), local, nameBytes(local, nil), fi.Size()})
 	}
-	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", local, remote, fi.Size())
+	fmt.Fprintf(e.stdout, "put %s -> %s (%d bytes)\n", safe(local), safe(remote), fi.Size())
 	return nil
-}
-
-type jsonSummary struct {
-	Direction string             `json:"direction"`
-	DryRun    bool               `json:"dryRun"`
-	Files     int                `json:"files"`
-	Bytes     int64              `json:"bytes"`
-	Dirs      int                `json:"dirs"`
-	Skipped   int                `json:"skipped"`
-	Deleted   int                `json:"deleted"`
-	Kept      int                `json:"kept"`
-	Failed    int                `json:"failed"`
-	Plan      []ftp.MirrorAction `json:"plan"`
-	Error     string             `json:"error,omitempty"`
-}
-
-func (e *env) mirror(ctx context.Context, rawURL, local string, o *options) error {
-	p, t, err := e.session(ctx, rawURL, o, o.parallel)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	dir := ftp.MirrorDown
-	src, dst := t.path, local
-	if o.reverse {
-		dir = ftp.MirrorUp
-		src, dst = local, t.path
-		if _, err := os.Stat(local); err != nil {
-			return err
-		}
-	}
-	status := e.newStatus(o)
-	opts := ftp.MirrorOptions{
-		Direction: dir, Parallel: o.parallel, Delete: o.del, Exclude: o.exclude,
-		DryRun: o.dryRun, Checksum: o.checksum, AllowEmptySource: o.allowEmpty,
-		OnAction: func(a ftp.MirrorAction, err error) { status.action(a, err) },
-	}
-	switch {
-	case o.maxDelete == 0:
-		opts.MaxDelete = -1 // none at all
-	case o.maxDelete > 0:
-		opts.MaxDelete = o.maxDelete
-	}
-	sum, err := ftp.Mirror(ctx, p, src, dst, opts)
-	status.done()
-	if o.json {
-		js := jsonSummary{dir.String(), o.dryRun, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed, sum.Plan, ""}
-		if js.Plan == nil {
-			js.Plan = []ftp.MirrorAction{}
-		}
-		if err != nil {
-			js.Error = err.Error()
-		}
-		if jerr := e.printJSON(js); jerr != nil {
-			return jerr
-		}
-	} else {
-		for _, a := range sum.Plan {
-			switch {
-			case o.dryRun:
-				fmt.Fprintf(e.stdout, "would %s %s (%s)\n", a.Op, a.Path, a.Reason)
-			case a.Op == ftp.OpKeep:
-				fmt.Fprintf(e.stdout, "keep %s (%s)\n", a.Path, a.Reason)
-			}
-		}
-		fmt.Fprintf(e.stdout, "mirror %s: %d files (%d bytes) copied, %d directories created, %d up to date, %d deleted, %d kept, %d failed\n",
-			dir, sum.Files, sum.Bytes, sum.Dirs, sum.Skipped, sum.Deleted, sum.Kept, sum.Failed)
-	}
-	if errors.Is(err, ftp.ErrEmptySource) {
-		err = fmt.Errorf("%w\n(--allow-empty-source allows it)", err)
-	}
-	if err != nil && sum.Failed > 0 {
-		return failure{err}
-	}
-	return err
 }
 
 func (e *env) rm(ctx context.Context, rawURL string, o *options) error {
@@ -897,16 +695,4 @@ func versionText() string {
 		}
 	}
 	return "ftpsync " + v + rev + " (" + runtime.Version() + ")"
-}
-
-// masked is the URL with its password, if any, shown as ****: the mask of
-// every password the library and ftpsync print (url.Redacted's is xxxxx).
-func masked(u *url.URL) string {
-	if _, ok := u.User.Password(); !ok {
-		return u.String()
-	}
-	m := *u
-	m.User = url.User(u.User.Username()) // UserPassword would escape the *s
-	user := m.User.String()
-	return strings.Replace(m.String(), "//"+user+"@", "//"+user+":****@", 1)
 }

@@ -425,12 +425,22 @@ func TestDemo(t *testing.T) {
 	r := ftpsync(t, nil, "demo")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "demo finished")
+	// The trace in both modes, as the README says (issue 21, item 14).
+	passive, active, ok := strings.Cut(r.stdout, "== active")
+	require.True(t, ok, r.stdout)
+	assert.Contains(t, passive, "    | > EPSV\n")
+	assert.Regexp(t, `    \| > (PORT|EPRT) `, active)
+	assert.Contains(t, active, "    | > RETR /pub/upload.bin\n")
 }
 
 func TestBar(t *testing.T) {
-	s := bar("file.bin", 512<<10, 1<<20, 1e9)
+	s := bar("file.bin", 512<<10, 1<<20, 512<<10, 1e9)
 	assert.Contains(t, s, " 50% 512.0 KiB/1.0 MiB 512.0 KiB/s ETA 0:01")
-	assert.Contains(t, bar("x", 10, -1, 1e9), "10 B")
+	assert.Contains(t, bar("x", 10, -1, 10, 1e9), "10 B")
+	// After a resume, the rate is of this run's bytes: 1 MiB in 1 s, not
+	// the 900 MiB of the part (issue 21, item 2).
+	s = bar("big.iso", 901<<20, 1000<<20, 1<<20, 1e9)
+	assert.Contains(t, s, " 90% 901.0 MiB/1000.0 MiB 1.0 MiB/s ETA 1:39")
 	assert.Equal(t, "1.5 GiB", size(3<<29))
 }
 

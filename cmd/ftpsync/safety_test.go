@@ -256,34 +256,46 @@ func TestInterrupted(t *testing.T) {
 	var out, errOut strings.Builder
 	code := run(ctx, []string{"ls", "ftp://u:pw-9Zq@" + addr + "/"}, &out, &errOut, func(string) string { return "" })
 	assert.Equal(t, exitInterrupted, code)
-	assert.Contains(t, errOut.String(), "interrupted; run again to resume")
+	assert.True(t, strings.HasSuffix(errOut.String(), "\nftpsync: interrupted\n"), errOut.String())
 }
 
-// TestSignals: SIGTERM, as SIGINT, ends the command with exit 130 and how
-// to go on; the test binary runs as the command.
+// TestSignals: SIGTERM, as SIGINT, ends the command with exit 130 and,
+// once, what it kept and how to go on; the test binary runs as the
+// command, here a get whose RETR the server holds.
 func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			addr, accepted := hangingServer(t)
+			retr := make(chan struct{}, 1)
+			srv := newServer(t, ftptest.WithDelay("RETR", time.Minute), ftptest.WithLogf(func(format string, args ...any) {
+				if strings.Contains(fmt.Sprintf(format, args...), "RETR") {
+					select {
+					case retr <- struct{}{}:
+					default:
+					}
+				}
+			}))
+			srv.WriteFile("f", []byte("data"))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), mainArgsEnv+"=ls\n--timeout\n25s\nftp://u:pw-9Zq@"+addr+"/")
+			cmd.Env = append(os.Environ(), mainArgsEnv+"=get\n--timeout\n25s\n"+at(srv, "f")+"\n"+t.TempDir())
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			cmd.Stdout = io.Discard
 			require.NoError(t, cmd.Start())
 			select {
-			case <-accepted: // the command is dialling: its handler is set
+			case <-retr: // the command waits for the file: its handler is set
 			case <-ctx.Done():
-				t.Fatal("the command never connected")
+				t.Fatal("the command never asked for the file")
 			}
 			require.NoError(t, cmd.Process.Signal(sig))
 			err := cmd.Wait()
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), fmt.Sprintf("%v; stderr: %s", ee, stderr.String()))
-			assert.Contains(t, stderr.String(), "interrupted; run again to resume")
+			assert.True(t, strings.HasSuffix(stderr.String(),
+				"\nftpsync: interrupted: 0 files done, 0.0 MiB kept in parts; run the same command to resume\n"), stderr.String())
+			assert.Equal(t, 1, strings.Count(stderr.String(), "ftpsync:")-strings.Count(stderr.String(), "warning:"), stderr.String())
 		})
 	}
 }

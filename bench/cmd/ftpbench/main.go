@@ -73,7 +73,7 @@ func main() {
 	flag.StringVar(&parallel, "parallel", "4,8", "connection counts for case 4")
 	flag.StringVar(&servers, "servers", "vsftpd,pureftpd", "servers to run against")
 	flag.StringVar(&listServers, "list-servers", "vsftpd,proftpd", "servers for the listing case (pure-ftpd caps listings at 10,000 entries: its -L default)")
-	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2); wan: the WAN cases through the latency proxy (not with -quick)")
+	flag.StringVar(&cases, "cases", "1,2,3,4,5,7", "cases to run (6, peak RSS, is part of 1 and 2); wan: the WAN cases through the latency proxy (not with -quick); segment: one segmented download through it, alone (segment.go)")
 	flag.StringVar(&wanRTT, "wan-rtt", "20ms,60ms", "WAN cases: round-trip times of the latency proxy")
 	flag.StringVar(&wanServers, "wan-servers", "vsftpd", "WAN cases: servers (their interop wan instances: vsftpd, proftpd, pureftpd, pyftpdlib)")
 	flag.IntVar(&o.wanFiles, "wan-files", 200, "WAN cases: number of small files (of -small-size bytes)")
@@ -98,6 +98,9 @@ func main() {
 		runWorker(*worker)
 		return
 	}
+	if segmentWorker() {
+		return
+	}
 	o.bigSize = int64(bigMiB) << 20
 	if o.quick {
 		o.runs, o.bigSize, o.smallCount, o.listCount = 1, 16<<20, 50, 2000
@@ -110,6 +113,12 @@ func main() {
 		if o.out == "" {
 			o.out = os.TempDir() + "/ftpbench-quick.md"
 		}
+	}
+	if strings.Contains(","+cases+",", ",segment,") { // segment.go: a section of its own
+		if err := segmentBench(&o); err != nil {
+			fatalf("%v", err)
+		}
+		return
 	}
 	if o.out == "" && o.baseline != "" {
 		o.out = os.TempDir() + "/ftpbench-baseline.md"
