@@ -49,6 +49,7 @@ type config struct {
 	listAll        ListAll           // WithListAll
 	ignoreFEAT     bool              // tests: the FEAT reply is ignored, as if the server had none
 	encoding       encoding.Encoding // WithEncoding; nil: names pass as bytes
+	noPipelining   bool              // WithoutPipelining (pipeline.go)
 }
 
 func newConfig(opts []Option) config {

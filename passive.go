@@ -50,7 +50,11 @@ func (c *Conn) dialPassive(ctx context.Context) (net.Conn, error) {
 }
 
 func (c *Conn) dialPassiveOnce(ctx context.Context) (net.Conn, error) {
-	if !c.ipv6 && (c.cfg.noEPSV || c.epsvOff) {
+	defer c.ctl.portOpen.Store(false) // used, or replaced by a new one
+	if conn, ok := c.dialReady(ctx); ok {
+		return conn, nil
+	}
+	if c.passiveVerb() == "PASV" {
 		return c.pasv(ctx)
 	}
 	conn, err := c.epsv(ctx)
@@ -76,6 +80,11 @@ func (c *Conn) epsv(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.epsvDial(ctx, r)
+}
+
+// epsvDial connects to the port of an EPSV reply, which must be 229.
+func (c *Conn) epsvDial(ctx context.Context, r *Reply) (net.Conn, error) {
 	if r.Code != 229 {
 		return nil, replyError("EPSV", r)
 	}
@@ -102,6 +111,11 @@ func (c *Conn) pasv(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.pasvDial(ctx, r)
+}
+
+// pasvDial connects to the port of a 2xx PASV reply.
+func (c *Conn) pasvDial(ctx context.Context, r *Reply) (net.Conn, error) {
 	ip, port, err := parsePASV(r.Message())
 	if err != nil {
 		return nil, err
