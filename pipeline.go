@@ -156,6 +156,7 @@ func (c *Conn) probeUploads(upload bool) bool {
 
 // endProbe reads what the probing NOOP showed, after the upload's final
 // reply (whose error, if any, is err), and returns the upload's outcome.
+// Only an upload that succeeded shows that answers come after it.
 // Answered already (counted off as an answer to a keepalive NOOP), or
 // answered with a refusal that came as the final reply and is followed by
 // 226 or 250: the server answers commands during an upload. Else its
@@ -184,12 +185,14 @@ func (t *transfer) endProbe(err error) error {
 	}
 	c.ctl.noops.Add(-1)
 	var ferr *Error
-	if err != nil && errors.As(err, &ferr) && (r.Code == 226 || r.Code == 250) {
+	switch {
+	case err != nil && errors.As(err, &ferr) && (r.Code == 226 || r.Code == 250):
 		during()
 		t.rep.amend(r)
 		return nil
+	case err == nil: // else no upload ran: the next one probes again
+		c.pipe.uploads = 2
 	}
-	c.pipe.uploads = 2
 	return err
 }
 

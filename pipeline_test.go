@@ -150,6 +150,25 @@ func TestPipelineOutOfTurn(t *testing.T) {
 				assert.False(t, c.pipe.off, "downloads still are")
 				assert.Nil(t, c.pipe.ready)
 			}},
+		{"an upload that failed proves nothing: the next one probes again",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("STOR", "150 Ok to send data\r\n")
+				s.expect("NOOP")
+				data := accept()
+				io.Copy(io.Discard, data)
+				data.Close()
+				s.send("552 Quota exceeded\r\n200 NOOP ok\r\n")
+				s.serve()
+			},
+			func(c *Conn) error {
+				return c.Stor(context.Background(), "a", bytes.NewReader(payload))
+			},
+			"552",
+			func(t *testing.T, c *Conn) {
+				assert.Equal(t, int8(0), c.pipe.uploads, "not known")
+				assert.False(t, c.pipe.probing)
+			}},
 		{"a passive reply before the download's 226",
 			func(s *rawConn) {
 				accept := s.epsv()
@@ -343,4 +362,26 @@ func TestPipelineQuitAfterAhead(t *testing.T) {
 	require.NoError(t, c.Quit(ctx))
 	assert.Equal(t, "QUIT", verbs(srv)[len(verbs(srv))-1])
 	assert.True(t, strings.HasPrefix(srv.Commands()[len(srv.Commands())-2], "EPSV"))
+}
+
+// TestPipelineProbeNeedsAnUpload: a refused upload proves nothing about
+// what the server does during a transfer (pyftpdlib answers the NOOP after
+// a 550 too): the next upload probes again, and finds out.
+func TestPipelineProbeNeedsAnUpload(t *testing.T) {
+	srv := newServer(t, ftptest.WithCommandsDuringTransfer(ftptest.RunDuringTransfer))
+	var trace bytes.Buffer
+	c := dialTest(t, srv, WithDebug(&trace))
+	ctx := context.Background()
+	err := c.Stor(ctx, "/no/such/dir/f", strings.NewReader("x"))
+	require.Error(t, err)
+	assert.Equal(t, int8(0), c.pipe.uploads, "not known yet")
+	data := randomBytes(t, 5000)
+	for i := range 4 {
+		require.NoError(t, c.Stor(ctx, fmt.Sprintf("f%d", i), bytes.NewReader(data)))
+		stored, err := srv.ReadFile(fmt.Sprintf("f%d", i))
+		require.NoError(t, err)
+		require.Equal(t, data, stored)
+	}
+	assert.Equal(t, int8(1), c.pipe.uploads)
+	assert.Contains(t, trace.String(), "uploads are not pipelined")
 }

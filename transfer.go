@@ -276,6 +276,7 @@ func (t *transfer) dataErr(err error) error {
 func (c *Conn) sendTransfer(ctx context.Context, line string, upload bool) error {
 	if c.pipe.probing { // the last probe went wrong (an upload abandoned): no more
 		c.pipe.probing, c.pipe.uploads = false, 1
+		c.ctl.trace("# ", "an upload that probed was abandoned: uploads are not pipelined")
 	}
 	if !c.probeUploads(upload) {
 		return c.ctl.sendLine(ctx, line)
@@ -292,6 +293,7 @@ func (c *Conn) sendTransfer(ctx context.Context, line string, upload bool) error
 func (t *transfer) finish() error {
 	t.closeData(false)
 	ahead := t.sendAhead()
+	defer t.c.ctl.ahead.Store(nil)
 	if err := t.rep.await(t.ctx, t.rep.complete); err != nil {
 		return err
 	}
