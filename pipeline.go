@@ -52,6 +52,9 @@ type pipeState struct {
 	// command: 0 not known yet (the next upload probes), 1 no, 2 yes.
 	uploads int8
 	probing bool // the transfer under way probes (a NOOP went with it)
+	// pipelinedUp counts the uploads followed by a command sent ahead,
+	// refused those of them during which the server refused it.
+	pipelinedUp, refused int
 	// ready is a passive reply read ahead and not used yet, or nil.
 	ready *aheadCmd
 }
@@ -206,6 +209,9 @@ func (t *transfer) sendAhead() *aheadCmd {
 		return nil
 	}
 	c.dropReady()
+	if t.upload {
+		c.pipe.pipelinedUp++
+	}
 	a := &aheadCmd{verb: c.passiveVerb()}
 	c.ctl.ahead.Store(a)
 	if c.ctl.sendAside(t.ctx, a.verb) != nil {
@@ -248,10 +254,10 @@ func (t *transfer) endAhead(a *aheadCmd, err error) error {
 	var ferr *Error
 	switch {
 	case a.early:
-		t.outOfTurn(fmt.Sprintf("the server answered %s before the final reply to %s", a.verb, t.cmd))
+		t.outOfTurn(fmt.Sprintf("the server answered %s before the final reply to %s", a.verb, t.cmd), false)
 		return err
 	case err != nil && errors.As(err, &ferr) && (a.reply.Code == 226 || a.reply.Code == 250):
-		t.outOfTurn(fmt.Sprintf("the server answered %s during %s (%d %s)", a.verb, t.cmd, ferr.Code, clip(ferr.Msg)))
+		t.outOfTurn(fmt.Sprintf("the server answered %s during %s (%d %s)", a.verb, t.cmd, ferr.Code, clip(ferr.Msg)), true)
 		t.rep.amend(a.reply)
 		a.reply = nil
 		return nil
@@ -264,16 +270,33 @@ func (t *transfer) endAhead(a *aheadCmd, err error) error {
 }
 
 // outOfTurn records that the server answered a command sent ahead out of
-// turn: after an upload, uploads are not pipelined any more (ProFTPD
-// and Pure-FTPd refuse commands during an upload, which the probe may
-// not show); after a download, nothing is.
-func (t *transfer) outOfTurn(why string) {
-	if t.upload {
-		t.c.pipe.uploads = 1
-		t.c.ctl.trace("# ", why+": uploads are not pipelined")
-		return
+// turn: run before the final reply (refused, if refused is set) or
+// answered before it. After a download, nothing is pipelined any more.
+// After an upload, a refusal costs nothing but the round trip pipelining
+// would have saved (the transfer's own reply came after it): ProFTPD and
+// Pure-FTPd refuse a command that arrives while they finish an upload,
+// which happens now and then as the command and the end of the data race
+// (the probe cannot tell); uploads stop being pipelined once refusals
+// are a quarter of them. A command run before the final reply is never
+// tolerated: it may have ended the upload (pyftpdlib).
+func (t *transfer) outOfTurn(why string, refused bool) {
+	c := t.c
+	switch {
+	case !t.upload:
+		c.pipelineOff(why)
+	case refused && !c.pipe.refusedTooOften():
+		c.pipe.refused++
+		c.ctl.trace("# ", why)
+	default:
+		c.pipe.uploads = 1
+		c.ctl.trace("# ", why+": uploads are not pipelined")
 	}
-	t.c.pipelineOff(why)
+}
+
+// refusedTooOften reports whether one more refusal makes a quarter of the
+// pipelined uploads (at least 4).
+func (p *pipeState) refusedTooOften() bool {
+	return p.refused+1 >= 4 && 4*(p.refused+1) > p.pipelinedUp
 }
 
 // takeReady returns the reply of a passive command sent ahead, if there

@@ -3,8 +3,10 @@ package ftp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"strings"
 	"testing"
@@ -146,7 +148,8 @@ func TestPipelineOutOfTurn(t *testing.T) {
 			},
 			"",
 			func(t *testing.T, c *Conn) {
-				assert.Equal(t, int8(1), c.pipe.uploads, "uploads not pipelined any more")
+				assert.Equal(t, int8(2), c.pipe.uploads, "uploads still pipelined: one refusal in one")
+				assert.Equal(t, 1, c.pipe.refused)
 				assert.False(t, c.pipe.off, "downloads still are")
 				assert.Nil(t, c.pipe.ready)
 			}},
@@ -384,4 +387,62 @@ func TestPipelineProbeNeedsAnUpload(t *testing.T) {
 	}
 	assert.Equal(t, int8(1), c.pipe.uploads)
 	assert.Contains(t, trace.String(), "uploads are not pipelined")
+}
+
+// TestPipelineRename: RNFR and RNTO go in one write (the server reads both
+// before it answers); a refused RNFR is the error, whatever RNTO's reply,
+// and the connection stays in step. Without pipelining, a refused RNFR is
+// not followed by RNTO.
+func TestPipelineRename(t *testing.T) {
+	tests := []struct {
+		name    string
+		replies string // to RNFR and RNTO
+		opts    []Option
+		notExis bool
+		err     string
+	}{
+		{"renamed", "350 Ready\r\n250 Renamed\r\n", nil, false, ""},
+		{"RNFR refused", "550 No such file\r\n503 RNFR first\r\n", nil, true, "RNFR a: 550"},
+		{"RNTO refused", "350 Ready\r\n553 Not allowed\r\n", nil, false, "RNTO b: 553"},
+		{"without pipelining", "550 No such file\r\n", []Option{WithoutPipelining()}, true, "RNFR a: 550"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				s.expect("RNFR")
+				if tt.opts == nil {
+					s.expect("RNTO")
+				}
+				s.send(tt.replies)
+				s.serve()
+			})
+			c := dialRaw(t, srv, 5*time.Second, tt.opts...)
+			err := c.Rename(context.Background(), "a", "b")
+			if tt.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.err)
+			}
+			assert.Equal(t, tt.notExis, errors.Is(err, fs.ErrNotExist))
+			require.NoError(t, c.NoOp(context.Background()), "in step")
+		})
+	}
+}
+
+// TestPipelineRefusalBudget: uploads stay pipelined while the server
+// refuses the command sent ahead now and then (at most 3, or a quarter of
+// the pipelined uploads), and stop when it refuses more often.
+func TestPipelineRefusalBudget(t *testing.T) {
+	tests := []struct {
+		pipelined, refused int
+		stop               bool
+	}{
+		{1, 0, false}, {3, 2, false}, {4, 3, true}, {16, 3, false},
+		{20, 4, false}, {17, 4, true}, {100, 24, false}, {100, 25, true},
+	}
+	for _, tt := range tests {
+		p := pipeState{pipelinedUp: tt.pipelined, refused: tt.refused}
+		assert.Equal(t, tt.stop, p.refusedTooOften(), "%d pipelined, %d refused, one more refusal", tt.pipelined, tt.refused)
+	}
 }
