@@ -13,6 +13,7 @@ import (
 // round trip is paid once for several commands:
 //
 //   - at login, USER with PASS, and FEAT with TYPE I (each pair one write);
+//   - RNFR with RNTO (Rename);
 //   - at the end of a transfer, the next transfer's EPSV or PASV, sent as
 //     soon as the data connection has ended (a download read to its end,
 //     an upload closed): its reply comes right behind the final reply of
@@ -35,10 +36,11 @@ import (
 // sends a NOOP with STOR, which every server answers harmlessly: a
 // server that answers it before the upload's final reply runs commands
 // during transfers, and uploads are not pipelined in that session. A
-// server that still answers a pipelined command out of turn (a passive
-// reply before the final one, or a refusal followed by 226) turns
-// pipelining off for the session; the transfer's outcome is still read
-// from its own reply. WithoutPipelining turns it all off.
+// reply out of turn (a refusal followed by 226, a passive reply before
+// the final one) never changes the transfer's outcome, which its own
+// reply gives; it turns pipelining off for the session after a download,
+// and after an upload when it is a passive reply or refusals grow common
+// (outOfTurn). WithoutPipelining turns it all off.
 
 // aheadFresh bounds the age of a passive reply read ahead that a transfer
 // still uses: pyftpdlib closes an unused passive port after 30 seconds
@@ -175,9 +177,9 @@ func (t *transfer) endProbe(err error) error {
 		during()
 		return err
 	}
-	read := c.ctl.readReply // a late 1xx or 226 is of no interest
-	if err != nil {
-		read = c.ctl.readOne // a 226 may come: see above
+	read := c.ctl.readReply // a late 1xx or 226 (a second final reply) is of no interest
+	if t.refusedAside(err) {
+		read = c.ctl.readOne // the 226 may be the transfer's: see above
 	}
 	r, rerr := read(t.rep.quiet, "NOOP")
 	if rerr != nil {
@@ -187,9 +189,8 @@ func (t *transfer) endProbe(err error) error {
 		return rerr
 	}
 	c.ctl.noops.Add(-1)
-	var ferr *Error
 	switch {
-	case err != nil && errors.As(err, &ferr) && (r.Code == 226 || r.Code == 250):
+	case t.refusedAside(err) && completes(r):
 		during()
 		t.rep.amend(r)
 		return nil
@@ -236,14 +237,14 @@ func (c *Conn) passiveVerb() string {
 // or 250 answered the command sent ahead during the transfer (ProFTPD,
 // Pure-FTPd): the transfer succeeded. A passive reply that came before
 // the final one means the server ran the command during the transfer.
-// Either way, pipelining is off for the session.
+// outOfTurn decides what is pipelined after either.
 func (t *transfer) endAhead(a *aheadCmd, err error) error {
 	c := t.c
 	defer c.ctl.ahead.Store(nil)
 	if a.reply == nil {
-		read := c.ctl.readReply // a late 1xx or 226 is of no interest
-		if err != nil {
-			read = c.ctl.readOne // a 226 may come: see above
+		read := c.ctl.readReply // a late 1xx or 226 (a second final reply) is of no interest
+		if t.refusedAside(err) {
+			read = c.ctl.readOne // the 226 may be the transfer's: see above
 		}
 		r, rerr := read(t.rep.quiet, a.verb) // right behind the final reply: not cut short by a cancellation
 		if rerr != nil {
@@ -251,13 +252,13 @@ func (t *transfer) endAhead(a *aheadCmd, err error) error {
 		}
 		a.reply = r
 	}
-	var ferr *Error
 	switch {
 	case a.early:
 		t.outOfTurn(fmt.Sprintf("the server answered %s before the final reply to %s", a.verb, t.cmd), false)
 		return err
-	case err != nil && errors.As(err, &ferr) && (a.reply.Code == 226 || a.reply.Code == 250):
-		t.outOfTurn(fmt.Sprintf("the server answered %s during %s (%d %s)", a.verb, t.cmd, ferr.Code, clip(ferr.Msg)), true)
+	case t.refusedAside(err) && completes(a.reply):
+		f := t.rep.last().r
+		t.outOfTurn(fmt.Sprintf("the server answered %s during %s (%d %s)", a.verb, t.cmd, f.Code, clip(f.Message())), true)
 		t.rep.amend(a.reply)
 		a.reply = nil
 		return nil
@@ -268,6 +269,23 @@ func (t *transfer) endAhead(a *aheadCmd, err error) error {
 	}
 	return err
 }
+
+// refusedAside reports whether err, the failure that came as t's final
+// reply, may instead refuse a command sent during the transfer: after a
+// 1xx, a 450 (ProFTPD: "EPSV: data transfer in progress") or a 500 to 502
+// (Pure-FTPd: "Unknown command"), none of which ends a transfer that has
+// begun. Whether it does, the next reply tells (completes).
+func (t *transfer) refusedAside(err error) bool {
+	var ferr *Error
+	got := t.rep.got
+	if err == nil || !errors.As(err, &ferr) || len(got) < 2 || got[0].r == nil || got[0].r.class() != 1 {
+		return false
+	}
+	return ferr.Code == 450 || ferr.Code >= 500 && ferr.Code <= 502
+}
+
+// completes reports whether r is a transfer's successful final reply.
+func completes(r *Reply) bool { return r.Code == 226 || r.Code == 250 }
 
 // outOfTurn records that the server answered a command sent ahead out of
 // turn: run before the final reply (refused, if refused is set) or

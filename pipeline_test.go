@@ -214,6 +214,27 @@ func TestPipelineOutOfTurn(t *testing.T) {
 				assert.False(t, c.pipe.off)
 				assert.Nil(t, c.pipe.ready)
 			}},
+		{"a failed download followed by a second final reply: still failed, in step",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				s.expect("EPSV")
+				reply, _ := listenData(s)
+				s.send("426 Connection closed; transfer aborted\r\n226 Abort successful\r\n" + reply)
+				s.serve()
+			},
+			func(c *Conn) error {
+				_, err := download(context.Background(), c, "f")
+				return err
+			},
+			"426",
+			func(t *testing.T, c *Conn) {
+				assert.False(t, c.pipe.off)
+				assert.Nil(t, c.pipe.ready)
+			}},
 		{"an unused port sent ahead, then pyftpdlib's 421 about it",
 			func(s *rawConn) {
 				accept := s.epsv()
