@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +24,15 @@ import (
 )
 
 const remoteWan = "/bench/wan"
+
+// wanCaseList selects the WAN cases to run (W1 to W5), so that one
+// question can be measured without the others.
+var wanCaseList = flag.String("wan-cases", "W1,W2,W3,W4,W5", "WAN cases: which of W1 (downloads), W2 (uploads), W3 and W4 (Mirror), W5 (dial to first byte) to run")
+
+// wanWant reports whether -wan-cases selects the case id.
+func wanWant(id string) bool {
+	return slices.Contains(strings.Split(strings.ToUpper(*wanCaseList), ","), id)
+}
 
 // wanRun is the proxy of one RTT and what it has seen.
 type wanRun struct {
@@ -375,6 +385,9 @@ func (b *bench) wanCases(s *server, w *wanRun) {
 		if !down {
 			dir, id = "upload", "W2"
 		}
+		if !wanWant(id) {
+			continue
+		}
 		cs := &caseSpec{id: id, srv: s, wan: w, files: n, title: fmt.Sprintf("%d × %s files, %s, one connection, %s", n, size(int64(b.o.smallSize)), dir, at),
 			unit: "files/s", amount: float64(n)}
 		cs.contenders = b.wanMany(p, []string{"ours", "jlaffaye", "curl", "lftp"}, names, down, dl, src, dir, true)
@@ -392,6 +405,9 @@ func (b *bench) wanCases(s *server, w *wanRun) {
 			script = fmt.Sprintf("mirror -R --parallel=%d %s %s", conns, src, remoteUp)
 			lname = fmt.Sprintf("lftp mirror -R --parallel=%d", conns)
 		}
+		if !wanWant(id) {
+			continue
+		}
 		cs := &caseSpec{id: id, srv: s, wan: w, files: n, title: fmt.Sprintf("Mirror of %d × %s files %s, %d connections, %s", n, size(int64(b.o.smallSize)), map[bool]string{true: "down", false: "up"}[down], conns, at),
 			unit: "files/s", amount: float64(n)}
 		many := b.wanMany(p, []string{"ours"}, names, down, dl, src, "mirror", false)[0]
@@ -402,6 +418,9 @@ func (b *bench) wanCases(s *server, w *wanRun) {
 		cs.notes = append(cs.notes,
 			fmt.Sprintf("ours: `ftp.Mirror` through `ftp.NewPool(url, %d)` (lists both sides; per file a temporary name, size check, rename, modification time). lftp: `%s`.", conns, script))
 		b.runCase(cs)
+	}
+	if !wanWant("W5") {
+		return
 	}
 	cs := &caseSpec{id: "W5", srv: s, wan: w, files: 1, firstByte: true,
 		title: fmt.Sprintf("Dial → login → first byte of a %s file, %s", size(int64(b.o.smallSize)), at), unit: "files/s", amount: 1}
