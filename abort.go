@@ -42,6 +42,9 @@ func (c *Conn) unpark() {
 // context ends it at once. It returns cause, noting a closed connection.
 func (t *transfer) abandon(cause error) error {
 	c := t.c
+	if c.pipe.probing && t.rep.refusedOutright() {
+		c.pipe.probing = false // refused: no upload ran, the next one probes (pipeline.go)
+	}
 	if t.rep.complete() && c.ctl.noops.Load() == 0 {
 		t.closeData(true)
 		return cause

@@ -31,11 +31,9 @@ type Conn struct {
 	mu       sync.Mutex // serialises calls
 	busy     bool       // a Response is open
 	features map[string]string
-	can      caps // what the server can do, as FEAT said or trying showed
-	epsvOff  bool // EPSV failed once: PASV for the rest of the session
-	// noPipeline: a pipelined exchange failed, commands go one at a time
-	// (see pipelines, finish.go; a Pool passes it on).
-	noPipeline bool
+	can      caps      // what the server can do, as FEAT said or trying showed
+	epsvOff  bool      // EPSV failed once: PASV for the rest of the session
+	pipe     pipeState // what pipelining may do (pipeline.go)
 	// listAll starts as WithListAll's choice; with ListAllDetect, List
 	// replaces it with what the server turned out to do. lsDots is set
 	// once a LIST -a has shown "." or "..", so that an empty listing
@@ -118,16 +116,7 @@ func (c *Conn) Login(ctx context.Context, user, password string) error {
 }
 
 func (c *Conn) login(ctx context.Context, user, password string) error {
-	// Both are checked before either is sent.
-	if _, err := commandLine("PASS", password); err != nil {
-		return err
-	}
-	sent := "USER " + user
-	r, err := c.send(ctx, "USER", user)
-	if err == nil && r.Code == 331 {
-		sent = "PASS"
-		r, err = c.send(ctx, "PASS", password)
-	}
+	r, sent, err := c.userPass(ctx, user, password)
 	switch {
 	case err != nil:
 		return err
@@ -139,6 +128,40 @@ func (c *Conn) login(ctx context.Context, user, password string) error {
 	return replyError(sent, r)
 }
 
+// userPass sends USER, then PASS if the server asks for it (331), and
+// returns the last reply that counts and what it answers. Where the
+// session pipelines, PASS goes in the same write as USER; the reply to a
+// PASS the server did not ask for (USER answered 230, or refused) is read
+// and dropped. Both are checked before either is sent.
+func (c *Conn) userPass(ctx context.Context, user, password string) (*Reply, string, error) {
+	userLine, err := commandLine("USER", user)
+	if err != nil {
+		return nil, "", err
+	}
+	passLine, err := commandLine("PASS", password)
+	if err != nil {
+		return nil, "", err
+	}
+	if c.pipelines() {
+		rs, err := c.pipeline(ctx, userLine, passLine)
+		switch {
+		case len(rs) > 0 && rs[0].class() >= 4:
+			return rs[0], userLine, nil // refused: PASS's reply, if any, adds nothing
+		case err != nil:
+			return nil, "", err
+		case rs[0].Code == 331:
+			return rs[1], "PASS", nil
+		}
+		return rs[0], userLine, nil
+	}
+	r, err := c.ctl.exchange(ctx, userLine)
+	if err != nil || r.Code != 331 {
+		return r, userLine, err
+	}
+	r, err = c.ctl.exchange(ctx, passLine)
+	return r, "PASS", err
+}
+
 // prepare runs the commands that follow a login.
 func (c *Conn) prepare(ctx context.Context) error {
 	if c.tls != nil {
@@ -146,9 +169,13 @@ func (c *Conn) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	r, err := c.send(ctx, "FEAT", "")
+	rs, err := c.pipeline(ctx, "FEAT", "TYPE I")
 	if err != nil {
 		return err
+	}
+	r := rs[0]
+	if rs[1].class() != 2 {
+		return replyError("TYPE I", rs[1])
 	}
 	c.features = map[string]string{}
 	c.can = caps{}
@@ -165,8 +192,7 @@ func (c *Conn) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err = c.expect(ctx, 2, "TYPE", "I")
-	return err
+	return nil
 }
 
 // parseFeatures reads a FEAT reply (RFC 2389): one feature a line between

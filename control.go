@@ -43,6 +43,11 @@ type control struct {
 	// noops counts the NOOPs a transfer's keepalive sent whose answers
 	// have not been read yet.
 	noops atomic.Int32
+	// ahead is the passive command sent ahead at the end of a transfer
+	// whose reply is still owed (pipeline.go), or nil; portOpen is set
+	// while the port of such a reply is open on the server, unused.
+	ahead    atomic.Pointer[aheadCmd]
+	portOpen atomic.Bool
 	// poll waits on this connection and a data connection at once; made
 	// by the first transfer (poller), nil where there is none.
 	poll      *poller
@@ -144,10 +149,22 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	if line != "" {
 		err = c.write(ctx, line)
 	}
+	var closing *Reply // a 421 that may be about an unused port (pipeline.go)
 	for strays := 0; err == nil; {
 		reply, err = c.receive()
 		if err == nil && kindOf(about)&kindTransfer != 0 && c.answersKeepAlive(reply) {
 			c.trace("# ", fmt.Sprintf("a %d reply answers a keepalive NOOP", reply.Code))
+			continue
+		}
+		if err == nil && kindOf(about)&kindTransfer != 0 && c.answersAhead(reply) {
+			c.trace("# ", fmt.Sprintf("a %d reply answers the command sent ahead", reply.Code))
+			continue
+		}
+		if err == nil && reply.Code == 421 && c.portOpen.CompareAndSwap(true, false) {
+			// pyftpdlib's "421 Passive data channel timed out." closes
+			// only the port; a server that is closing sends nothing more.
+			closing = reply
+			c.trace("# ", "a 421 may be about the unused passive port: reading on")
 			continue
 		}
 		if err != nil || !stray(about, reply) {
@@ -161,6 +178,9 @@ func (c *control) do(ctx context.Context, line, about string) (*Reply, error) {
 	}
 	if cerr := c.reads.stop(); cerr != nil && err != nil {
 		err = cerr
+	}
+	if err != nil && closing != nil {
+		reply, err = closing, nil
 	}
 	return c.check(about, reply, err)
 }

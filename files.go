@@ -26,16 +26,35 @@ func (c *Conn) Rename(ctx context.Context, from, to string) error {
 	return c.locked(ctx, func() error { return c.rename(ctx, from, to) })
 }
 
-// rename is Rename for a caller that holds the lock.
+// rename is Rename for a caller that holds the lock. Where the session
+// pipelines, RNFR and RNTO go in one write: after a refused RNFR, the
+// server refuses RNTO too (503, bad sequence).
 func (c *Conn) rename(ctx context.Context, from, to string) error {
-	if _, err := commandLine("RNTO", to); err != nil {
-		return err // refuse before RNFR is sent
-	}
-	if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
+	fromLine, err := commandLine("RNFR", from)
+	if err != nil {
 		return err
 	}
-	_, err := c.expect(ctx, 2, "RNTO", to)
-	return err
+	toLine, err := commandLine("RNTO", to)
+	if err != nil {
+		return err // refuse before RNFR is sent
+	}
+	if !c.pipelines() {
+		if _, err := c.expect(ctx, 3, "RNFR", from); err != nil {
+			return err
+		}
+		_, err := c.expect(ctx, 2, "RNTO", to)
+		return err
+	}
+	rs, err := c.pipeline(ctx, fromLine, toLine)
+	switch {
+	case len(rs) > 0 && rs[0].class() != 3:
+		return replyError("RNFR "+from, rs[0])
+	case err != nil:
+		return err
+	case rs[1].class() != 2:
+		return replyError("RNTO "+to, rs[1])
+	}
+	return nil
 }
 
 // FileSize returns the size of a file in bytes (SIZE, RFC 3659). A server

@@ -12,56 +12,26 @@ import (
 // flight; RNTO, which replaces the target, goes only once the replies
 // have proven the part complete. Four or five round trips become two.
 
-// pipeline sends every command of cmds (verb and argument pairs) without
-// waiting for replies, then reads one reply for each, in order. Nothing is
-// sent unless every line is valid. A reply of any code is returned; an
-// error means the connection failed (and is closed). The caller holds the
+// flight sends cmds (verb and argument pairs) in one write and reads a
+// reply to each (see pipeline). A failure in the middle of it may be a
+// server that lost commands sent ahead: the session, and through the Pool
+// its others, then sends one command at a time. The caller holds the
 // lock.
-func (c *Conn) pipeline(ctx context.Context, cmds [][2]string) ([]*Reply, error) {
+func (c *Conn) flight(ctx context.Context, cmds [][2]string) ([]*Reply, error) {
 	lines := make([]string, len(cmds))
 	for i, vc := range cmds {
 		line, err := commandLine(vc[0], vc[1])
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.ctl.wireLine(line); err != nil {
-			return nil, err
-		}
 		lines[i] = line
 	}
-	replies := make([]*Reply, len(lines))
-	err := c.sendAll(ctx, lines)
-	for i := 0; err == nil && i < len(lines); i++ {
-		replies[i], err = c.ctl.readReply(ctx, lines[i])
-	}
+	rs, err := c.pipeline(ctx, lines...)
 	if err != nil {
-		// A server that drops or mangles what it reads in one go leaves
-		// a reply missing: the connection is closed by now, and this
-		// session, and the Pool's next ones, send one command at a time.
-		c.noPipeline = true
+		c.pipelineOff("a reply to commands sent together did not come")
 		return nil, err
 	}
-	return replies, nil
-}
-
-// sendAll sends lines without reading anything. The caller holds the
-// lock.
-func (c *Conn) sendAll(ctx context.Context, lines []string) error {
-	for _, line := range lines {
-		if err := c.ctl.sendLine(ctx, line); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// pipelines reports whether this session sends commands before the
-// replies to earlier ones where that saves round trips: with a server that
-// answered FEAT (RFC 2389, 1998), whose command reader the four lab
-// servers show to take a stream of commands, until a pipelined exchange
-// has failed. The caller holds the lock.
-func (c *Conn) pipelines() bool {
-	return c.can.feat && !c.noPipeline
+	return rs, nil
 }
 
 // finishPipelined ends an upload whose data went into part (total bytes,
@@ -86,7 +56,7 @@ func (c *Conn) finishPipelined(ctx context.Context, part, remote string, total i
 		cmds = append(cmds, c.modTimeCommand(part, mod))
 	}
 	cmds = append(cmds, [2]string{"RNFR", part})
-	rs, err := c.pipeline(ctx, cmds)
+	rs, err := c.flight(ctx, cmds)
 	if err != nil {
 		return false, err
 	}

@@ -96,7 +96,7 @@ func TestLoginSequence(t *testing.T) {
 	c := dialTest(t, srv, WithDebug(&trace))
 	require.NoError(t, c.Quit(context.Background()))
 
-	assert.Equal(t, []string{"USER", "PASS", "FEAT", "OPTS", "TYPE", "QUIT"}, verbs(srv))
+	assert.Equal(t, []string{"USER", "PASS", "FEAT", "TYPE", "OPTS", "QUIT"}, verbs(srv))
 	assert.Contains(t, srv.Commands(), "OPTS UTF8 ON")
 	assert.Contains(t, srv.Commands(), "TYPE I")
 	assert.Contains(t, trace.String(), "> PASS ****")
@@ -215,23 +215,27 @@ func TestPassiveModes(t *testing.T) {
 		opts      []Option
 		wantVerbs []string // data-connection commands of two transfers, in order
 	}{
-		{"EPSV by default", nil, nil, []string{"EPSV", "EPSV"}},
-		{"PASV without EPSV", nil, []Option{WithoutEPSV()}, []string{"PASV", "PASV"}},
+		// Each transfer's end sends the next one's passive command ahead
+		// (pipeline.go): the second transfer uses the first one's, and the
+		// last is left unused.
+		{"EPSV by default", nil, nil, []string{"EPSV", "EPSV", "EPSV"}},
+		{"PASV without EPSV", nil, []Option{WithoutEPSV()}, []string{"PASV", "PASV", "PASV"}},
 		{"EPSV refused falls back to PASV once",
 			[]ftptest.ServerOption{ftptest.WithRawReply("EPSV", "500 EPSV not understood\r\n")},
-			nil, []string{"EPSV", "PASV", "PASV"}},
+			nil, []string{"EPSV", "PASV", "PASV", "PASV"}},
 		{"EPSV port unreachable falls back to PASV",
 			[]ftptest.ServerOption{ftptest.WithRawReply("EPSV", "229 Entering Extended Passive Mode (|||1|)\r\n")},
-			nil, []string{"EPSV", "PASV", "PASV"}},
+			nil, []string{"EPSV", "PASV", "PASV", "PASV"}},
 		{"malformed EPSV reply falls back to PASV",
 			[]ftptest.ServerOption{ftptest.WithRawReply("EPSV", "229 Entering Extended Passive Mode\r\n")},
-			nil, []string{"EPSV", "PASV", "PASV"}},
+			nil, []string{"EPSV", "PASV", "PASV", "PASV"}},
 		{"EPSV 425 (pure-ftpd's port taken) is asked again",
 			[]ftptest.ServerOption{ftptest.WithRawReplyTimes("EPSV", "425 Unable to identify the local data socket: Address already in use\r\n", 2)},
-			nil, []string{"EPSV", "EPSV", "EPSV", "EPSV"}},
+			nil, []string{"EPSV", "EPSV", "EPSV", "EPSV", "EPSV"}},
 		{"PASV 425 is asked again",
 			[]ftptest.ServerOption{ftptest.WithRawReplyTimes("PASV", "425 Can't open passive connection\r\n", 1)},
-			[]Option{WithoutEPSV()}, []string{"PASV", "PASV", "PASV"}},
+			[]Option{WithoutEPSV()}, []string{"PASV", "PASV", "PASV", "PASV"}},
+		{"without pipelining", nil, []Option{WithoutPipelining()}, []string{"EPSV", "EPSV"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

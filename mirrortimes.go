@@ -75,7 +75,7 @@ func (c *Conn) modTimes(ctx context.Context, paths []string) ([]time.Time, error
 			for i, p := range flight {
 				cmds[i] = [2]string{"MDTM", p}
 			}
-			rs, err := c.pipeline(ctx, cmds)
+			rs, err := c.flight(ctx, cmds)
 			if err != nil {
 				return err
 			}

@@ -53,6 +53,7 @@ type config struct {
 	detect         *detector         // WithEncodingDetection (detect.go)
 	limit          *rateLimit        // WithRateLimit; nil: none
 	proxy          *url.URL          // WithProxy; nil: none
+	noPipelining   bool              // WithoutPipelining (pipeline.go)
 }
 
 func newConfig(opts []Option) config {

@@ -50,7 +50,11 @@ func (c *Conn) dialPassive(ctx context.Context) (net.Conn, error) {
 }
 
 func (c *Conn) dialPassiveOnce(ctx context.Context) (net.Conn, error) {
-	if !c.ipv6 && (c.cfg.noEPSV || c.epsvOff) {
+	defer c.ctl.portOpen.Store(false) // used, or replaced by a new one
+	if conn, ok := c.dialReady(ctx); ok {
+		return conn, nil
+	}
+	if c.passiveVerb() == "PASV" {
 		return c.pasv(ctx)
 	}
 	conn, err := c.epsv(ctx)
@@ -76,6 +80,11 @@ func (c *Conn) epsv(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.epsvDial(ctx, r)
+}
+
+// epsvDial connects to the port of an EPSV reply, which must be 229.
+func (c *Conn) epsvDial(ctx context.Context, r *Reply) (net.Conn, error) {
 	if r.Code != 229 {
 		return nil, replyError("EPSV", r)
 	}
@@ -86,7 +95,7 @@ func (c *Conn) epsv(ctx context.Context) (net.Conn, error) {
 	addr := net.JoinHostPort(c.dataHost, strconv.Itoa(port))
 	conn, err := c.dialData(ctx, addr)
 	if err != nil {
-		hint := "the server's passive port is unreachable from here (firewall?): try WithActive()"
+		hint := c.unreachableHint()
 		if !c.ipv6 {
 			hint += ", or WithoutEPSV() if only EPSV is broken"
 		}
@@ -102,18 +111,26 @@ func (c *Conn) pasv(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.pasvDial(ctx, r)
+}
+
+// pasvDial connects to the port of a 2xx PASV reply.
+func (c *Conn) pasvDial(ctx context.Context, r *Reply) (net.Conn, error) {
 	ip, port, err := parsePASV(r.Message())
 	if err != nil {
 		return nil, err
 	}
 	host := c.dataHost
-	hint := "the server's passive port is unreachable from here (firewall?): try WithActive()"
+	hint := c.unreachableHint()
 	if c.cfg.trustPASV {
 		if host, err = c.trustedPASVHost(ip); err != nil {
 			return nil, err
 		}
 		hint = fmt.Sprintf("the server advertised %s in its PASV reply, which may be a private address behind NAT: "+
-			"drop WithTrustedPASVAddress() to use the control connection's address, or try WithActive()", ip)
+			"drop WithTrustedPASVAddress() to use the control connection's address", ip)
+		if c.cfg.proxy == nil {
+			hint += ", or try WithActive()"
+		}
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	conn, err := c.dialData(ctx, addr)
@@ -121,6 +138,16 @@ func (c *Conn) pasv(ctx context.Context) (net.Conn, error) {
 		return nil, &DataConnError{Mode: "PASV", Addr: addr, Err: err, Hint: hint}
 	}
 	return conn, nil
+}
+
+// unreachableHint says what to try when a passive data connection cannot
+// be made: active mode, except through a proxy, where the server cannot
+// connect back and the proxy (or a firewall behind it) refused the port.
+func (c *Conn) unreachableHint() string {
+	if c.cfg.proxy != nil {
+		return "the proxy could not reach the server's passive port (the proxy's rules or a firewall behind it?); active mode cannot work through a proxy"
+	}
+	return "the server's passive port is unreachable from here (firewall?): try WithActive()"
 }
 
 // trustedPASVHost vets the address of a 227 reply before connecting to

@@ -306,8 +306,10 @@ func (p *Pool) warm(ctx context.Context, n int) (wait func()) {
 func (p *Pool) share(c *Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.noPipeline = p.noPipeline || c.noPipeline
-	c.noPipeline = p.noPipeline
+	p.noPipeline = p.noPipeline || c.pipe.off
+	if p.noPipeline {
+		c.pipelineOff("another connection of the Pool lost commands sent together")
+	}
 	switch {
 	case c.zone == nil && p.zone != nil:
 		c.zone, c.zoneAsked = p.zone, true

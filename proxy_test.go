@@ -284,18 +284,6 @@ func (d *dialRecorder) Addrs() []string {
 	return append([]string(nil), d.addrs...)
 }
 
-// passiveCommands counts the EPSV and PASV commands the server received:
-// one per data connection.
-func passiveCommands(srv *ftptest.Server) int {
-	n := 0
-	for _, v := range verbs(srv) {
-		if v == "EPSV" || v == "PASV" {
-			n++
-		}
-	}
-	return n
-}
-
 // TestProxyCarriesEveryConnection: through a SOCKS5 and an HTTP CONNECT
 // proxy, with and without credentials, plain and FTPS, a session logs in,
 // lists, uploads and downloads (zero-copy too), and every connection the
@@ -357,7 +345,8 @@ func TestProxyCarriesEveryConnection(t *testing.T) {
 					}
 					targets := px.Targets()
 					assert.Len(t, dialled, len(targets))
-					assert.Equal(t, 1+passiveCommands(srv), len(targets), "the control connection and one per data connection")
+					transfers := countVerb(srv, "STOR") + countVerb(srv, "RETR") + countVerb(srv, "MLSD") + countVerb(srv, "LIST")
+					assert.Equal(t, 1+transfers, len(targets), "the control connection and one per data connection")
 					assert.GreaterOrEqual(t, len(targets), 4)
 					_, srvPort, _ := net.SplitHostPort(srv.Addr())
 					assert.Equal(t, srv.Addr(), targets[0], "control")
@@ -476,6 +465,8 @@ func TestProxyDataConnectionRefused(t *testing.T) {
 	var perr *ProxyError
 	require.ErrorAs(t, err, &perr)
 	assert.Equal(t, 403, perr.Code)
+	assert.Contains(t, dce.Hint, "active mode cannot work through a proxy")
+	assert.NotContains(t, dce.Hint, "WithActive", "refused through a proxy: not a hint to give")
 	require.NoError(t, c.NoOp(context.Background()))
 }
 

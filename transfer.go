@@ -65,11 +65,12 @@ func (c *Conn) startTransfer(ctx context.Context, verb, arg string, offset int64
 			return nil, err
 		}
 	}
-	if err := c.ctl.sendLine(ctx, line); err != nil {
+	upload := kindOf(verb)&kindUpload != 0
+	if err := c.sendTransfer(ctx, line, upload); err != nil {
 		closeBoth(conn, ln)
 		return nil, err
 	}
-	t := &transfer{c: c, ctx: ctx, cmd: line, rep: newReplies(c.ctl, ctx, line), upload: kindOf(verb)&kindUpload != 0}
+	t := &transfer{c: c, ctx: ctx, cmd: line, rep: newReplies(c.ctl, ctx, line), upload: upload}
 	if ln != nil {
 		if conn, err = t.accept(ctx, ln); err != nil {
 			return nil, t.abandon(err)
@@ -270,15 +271,40 @@ func (t *transfer) dataErr(err error) error {
 	return errorf("%s: data connection: %w", t.cmd, err)
 }
 
+// sendTransfer sends a transfer command; the first upload of a session
+// that pipelines takes a NOOP with it, as a probe (pipeline.go).
+func (c *Conn) sendTransfer(ctx context.Context, line string, upload bool) error {
+	if c.pipe.probing { // the last probe went wrong (an upload abandoned): no more
+		c.pipe.probing, c.pipe.uploads = false, 1
+		c.ctl.trace("# ", "an upload that probed was abandoned: uploads are not pipelined")
+	}
+	if !c.probeUploads(upload) {
+		return c.ctl.sendLine(ctx, line)
+	}
+	c.pipe.probing = true
+	c.ctl.noops.Add(1)
+	return c.ctl.sendLines(ctx, line, "NOOP")
+}
+
 // finish closes the data connection after the data ended and waits for the
 // final reply, which must be 2xx, then for the answers to keepalive NOOPs
-// still owed.
+// still owed. The next transfer's passive command goes out meanwhile,
+// where the session pipelines (pipeline.go).
 func (t *transfer) finish() error {
 	t.closeData(false)
+	ahead := t.sendAhead()
+	defer t.c.ctl.ahead.Store(nil)
 	if err := t.rep.await(t.ctx, t.rep.complete); err != nil {
 		return err
 	}
-	if err := t.rep.failed(t.c.tls != nil); err != nil {
+	err := t.rep.failed(t.c.tls != nil)
+	if ahead != nil {
+		err = t.endAhead(ahead, err)
+	}
+	if t.c.pipe.probing {
+		err = t.endProbe(err)
+	}
+	if err != nil {
 		return err
 	}
 	if t.c.ctl.noops.Load() > 0 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -222,13 +223,23 @@ func (s *session) transfer(what string, sends bool, body func(net.Conn) error) {
 	prelim := fmt.Sprintf("150 Opening %s mode data connection for %s.\r\n", s.mode(), what)
 	protect := s.protect
 	done := make(chan error, 1)
+	var ended atomic.Bool // the data are all sent or received
+	moved := body
+	body = func(c net.Conn) error { err := moved(c); ended.Store(true); return err }
 	s.srv.wg.Go(func() { done <- s.runData(ctx, open, protect, prelim, early, body) })
 	lines := s.lines
 	var abor *line
+	killed := false // by a command during the transfer (pipeline.go)
+	kill := func() { killed = true; cancel() }
+	bundled := s.bundled
+	s.bundled = nil
+	s.duringAll(bundled, kill)
 	for {
 		select {
 		case err := <-done:
-			s.finish(err, abor, early)
+			if !killed {
+				s.finish(err, abor, early)
+			}
 			return
 		case l, ok := <-lines:
 			switch {
@@ -238,7 +249,7 @@ func (s *session) transfer(what string, sends bool, body func(net.Conn) error) {
 			case abor == nil && !l.tooLong && isABOR(l.text):
 				abor = &l
 				cancel()
-			default:
+			case ended.Load() || !s.during(l, kill):
 				s.queue = append(s.queue, l)
 			}
 		}

@@ -51,6 +51,7 @@ type config struct {
 	engine        engOpts  // ftptest/engine.go
 	// listLocation: WithListLocation (ftptest/timezone.go)
 	listLocation *time.Location
+	during       DuringTransfer // WithCommandsDuringTransfer (ftptest/pipeline.go)
 }
 
 func defaultConfig() config {

@@ -20,6 +20,7 @@ type line struct {
 	text    string // as received, without the line ending
 	tooLong bool
 	handoff *handoff // AUTH lines with WithExplicitTLS: the read loop waits on it
+	with    []line   // lines read with it (RunDuringTransfer, pipeline.go)
 }
 
 // carry is the state one command hands to the next only: REST's offset for
@@ -57,6 +58,7 @@ type session struct {
 	pbsz     bool     // PBSZ came after the control connection was protected
 	protect  bool     // PROT P: data connections are TLS
 	handoff  *handoff // of the AUTH line being handled
+	bundled  []line   // the lines read with the one being handled (pipeline.go)
 	hashAlgo string   // OPTS HASH choice of WithHash; empty: SHA-256
 }
 
@@ -114,6 +116,7 @@ func (s *session) readLoop(r *bufio.Reader) {
 		if s.cfg.tlsMode == tlsExplicit && !l.tooLong && isAUTH(l.text) {
 			l.handoff = &handoff{r: r, next: make(chan *bufio.Reader, 1)}
 		}
+		s.bundle(r, &l)
 		select {
 		case s.lines <- l:
 		case <-s.ctx.Done():
@@ -169,6 +172,13 @@ func (s *session) dispatch(l line) {
 		defer func() {
 			s.handoff = nil
 			l.handoff.next <- l.handoff.r
+		}()
+	}
+	if len(l.with) > 0 {
+		s.bundled = l.with
+		defer func() { // lines no transfer took: next in turn
+			s.queue = append(s.bundled, s.queue...)
+			s.bundled = nil
 		}()
 	}
 	if s.silent {

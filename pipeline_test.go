@@ -1,0 +1,469 @@
+package ftp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pasvport/ftp/ftptest"
+)
+
+// passives counts the EPSV and PASV commands among cmds.
+func passives(cmds []string) int {
+	return count(cmds, "EPSV") + count(cmds, "PASV")
+}
+
+// TestPipelineDuringTransfer: whatever a server does with a command that
+// arrives during a transfer (answers it after, refuses it at once, or
+// runs it at once and drops the transfer: vsftpd, Pure-FTPd, pyftpdlib),
+// uploads and downloads on one connection are byte-identical and the
+// connection stays in step. The next transfer's EPSV is sent ahead after
+// every download, and after uploads only where the probe found that the
+// server answers commands after a transfer.
+func TestPipelineDuringTransfer(t *testing.T) {
+	tests := []struct {
+		name       string
+		during     ftptest.DuringTransfer
+		pipelineUp bool
+	}{
+		{"after (vsftpd)", ftptest.AfterTransfer, true},
+		{"refused (Pure-FTPd)", ftptest.RefuseDuringTransfer, false},
+		{"run at once (pyftpdlib)", ftptest.RunDuringTransfer, false},
+	}
+	for _, tt := range tests {
+		forEachWait(t, tt.name, func(t *testing.T, wait Option) {
+			srv := newServer(t, ftptest.WithCommandsDuringTransfer(tt.during))
+			var trace bytes.Buffer
+			c := dialTest(t, srv, wait, WithDebug(&trace))
+			ctx := context.Background()
+			const files = 12
+			data := make([][]byte, files)
+			for i := range data {
+				size := 4<<10 + i
+				if i == files/2 {
+					size = 200 << 10 // past quietUpload: a listener hears the replies
+				}
+				data[i] = randomBytes(t, size)
+			}
+			before := len(srv.Commands())
+			for i, d := range data {
+				require.NoError(t, c.Stor(ctx, fmt.Sprintf("f%d", i), bytes.NewReader(d)), "STOR %d", i)
+			}
+			up := verbs(srv)[before:]
+			before = len(srv.Commands())
+			for i, d := range data {
+				stored, err := srv.ReadFile(fmt.Sprintf("f%d", i))
+				require.NoError(t, err)
+				require.Equal(t, d, stored, "stored %d", i)
+				assert.Equal(t, d, retrAll(t, c, fmt.Sprintf("f%d", i)), "RETR %d", i)
+			}
+			down := verbs(srv)[before:]
+			require.NoError(t, c.NoOp(ctx), "in step")
+
+			assert.NotContains(t, trace.String(), "no pipelining from now on")
+			if tt.pipelineUp {
+				// The first two uploads ask (the first probes), the others
+				// use the port sent ahead, the last sends one for the first
+				// download.
+				assert.Equal(t, files+1, passives(up), "uploads")
+				assert.Equal(t, files, passives(down), "downloads")
+			} else {
+				assert.Contains(t, trace.String(), "uploads are not pipelined")
+				assert.Equal(t, files, passives(up), "uploads")
+				assert.Equal(t, files+1, passives(down), "downloads")
+			}
+		})
+	}
+}
+
+// listenData opens a passive data listener for a raw script and returns
+// its 229 reply and a function that accepts on it.
+func listenData(s *rawConn) (string, func() net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(s.srv.t, err)
+	s.srv.track(ln)
+	reply := fmt.Sprintf("229 Entering Extended Passive Mode (|||%d|)\r\n", ln.Addr().(*net.TCPAddr).Port)
+	return reply, func() net.Conn {
+		ln.(*net.TCPListener).SetDeadline(time.Now().Add(scriptTime))
+		conn, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			return nil
+		}
+		s.srv.track(conn)
+		conn.SetDeadline(time.Now().Add(scriptTime))
+		return conn
+	}
+}
+
+// TestPipelineOutOfTurn: replies to a command sent ahead that come out of
+// turn (before the transfer's final reply, or as a refusal during the
+// transfer) leave the transfer's outcome as its own reply says, keep the
+// connection in step, and stop the pipelining concerned.
+func TestPipelineOutOfTurn(t *testing.T) {
+	payload := bytes.Repeat([]byte("pipelined "), 500)
+	tests := []struct {
+		name   string
+		script func(s *rawConn)
+		call   func(c *Conn) error
+		err    string // "" for none
+		after  func(t *testing.T, c *Conn)
+	}{
+		{"a refusal during an upload, then 226 (ProFTPD)",
+			func(s *rawConn) {
+				// The first upload probes: NOOP with STOR, answered after it.
+				accept := s.epsv()
+				s.cmd("STOR", "150 Ok to send data\r\n")
+				s.expect("NOOP")
+				data := accept()
+				io.Copy(io.Discard, data)
+				data.Close()
+				s.send("226 Transfer complete\r\n200 NOOP ok\r\n")
+				// The second sends EPSV ahead, which is refused during it.
+				accept = s.epsv()
+				s.cmd("STOR", "150 Ok to send data\r\n")
+				data = accept()
+				io.Copy(io.Discard, data)
+				data.Close()
+				s.expect("EPSV")
+				s.send("450 EPSV: data transfer in progress\r\n226 Transfer complete\r\n")
+				s.serve()
+			},
+			func(c *Conn) error {
+				ctx := context.Background()
+				if err := c.Stor(ctx, "a", bytes.NewReader(payload)); err != nil {
+					return err
+				}
+				return c.Stor(ctx, "b", bytes.NewReader(payload))
+			},
+			"",
+			func(t *testing.T, c *Conn) {
+				assert.Equal(t, int8(2), c.pipe.uploads, "uploads still pipelined: one refusal in one")
+				assert.Equal(t, 1, c.pipe.refused)
+				assert.False(t, c.pipe.off, "downloads still are")
+				assert.Nil(t, c.pipe.ready)
+			}},
+		{"an upload that failed proves nothing: the next one probes again",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("STOR", "150 Ok to send data\r\n")
+				s.expect("NOOP")
+				data := accept()
+				io.Copy(io.Discard, data)
+				data.Close()
+				s.send("552 Quota exceeded\r\n200 NOOP ok\r\n")
+				s.serve()
+			},
+			func(c *Conn) error {
+				return c.Stor(context.Background(), "a", bytes.NewReader(payload))
+			},
+			"552",
+			func(t *testing.T, c *Conn) {
+				assert.Equal(t, int8(0), c.pipe.uploads, "not known")
+				assert.False(t, c.pipe.probing)
+			}},
+		{"a passive reply before the download's 226",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				s.expect("EPSV")
+				reply, _ := listenData(s)
+				s.send(reply + "226 Transfer complete\r\n")
+				s.serve()
+			},
+			func(c *Conn) error {
+				_, err := download(context.Background(), c, "f")
+				return err
+			},
+			"",
+			func(t *testing.T, c *Conn) {
+				assert.True(t, c.pipe.off, "no pipelining any more")
+				assert.Nil(t, c.pipe.ready, "its port is not used")
+			}},
+		{"a failed download: the port sent ahead is not kept",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				s.expect("EPSV")
+				reply, _ := listenData(s)
+				s.send("451 Local error in processing\r\n" + reply)
+				s.serve()
+			},
+			func(c *Conn) error {
+				_, err := download(context.Background(), c, "f")
+				return err
+			},
+			"451",
+			func(t *testing.T, c *Conn) {
+				assert.False(t, c.pipe.off)
+				assert.Nil(t, c.pipe.ready)
+			}},
+		{"a failed download followed by a second final reply: still failed, in step",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				s.expect("EPSV")
+				reply, _ := listenData(s)
+				s.send("426 Connection closed; transfer aborted\r\n226 Abort successful\r\n" + reply)
+				s.serve()
+			},
+			func(c *Conn) error {
+				_, err := download(context.Background(), c, "f")
+				return err
+			},
+			"426",
+			func(t *testing.T, c *Conn) {
+				assert.False(t, c.pipe.off)
+				assert.Nil(t, c.pipe.ready)
+			}},
+		{"an unused port sent ahead, then pyftpdlib's 421 about it",
+			func(s *rawConn) {
+				accept := s.epsv()
+				s.cmd("RETR", "150 Opening\r\n")
+				data := accept()
+				data.Write(payload)
+				data.Close()
+				s.expect("EPSV")
+				reply, _ := listenData(s)
+				s.send("226 Transfer complete\r\n" + reply)
+				s.expect("NOOP")
+				s.send("421 Passive data channel timed out.\r\n200 NOOP ok\r\n")
+				s.serve()
+			},
+			func(c *Conn) error {
+				if _, err := download(context.Background(), c, "f"); err != nil {
+					return err
+				}
+				return c.NoOp(context.Background())
+			},
+			"",
+			nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				tt.script(s)
+			})
+			c := dialRaw(t, srv, 5*time.Second)
+			err := tt.call(c)
+			if tt.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.err)
+			}
+			if tt.after != nil {
+				tt.after(t, c)
+			}
+			for range 2 {
+				require.NoError(t, c.NoOp(context.Background()), "in step")
+			}
+		})
+	}
+}
+
+// TestPipelineClosing421: a 421 read while a port sent ahead is unused is
+// still the server closing when nothing follows it.
+func TestPipelineClosing421(t *testing.T) {
+	srv := newRawServer(t, func(s *rawConn) {
+		s.login()
+		accept := s.epsv()
+		s.cmd("RETR", "150 Opening\r\n")
+		data := accept()
+		data.Write([]byte("x"))
+		data.Close()
+		s.expect("EPSV")
+		reply, _ := listenData(s)
+		s.send("226 Transfer complete\r\n" + reply)
+		s.expect("NOOP")
+		s.send("421 Service shutting down\r\n")
+	})
+	c := dialRaw(t, srv, 5*time.Second)
+	_, err := download(context.Background(), c, "f")
+	require.NoError(t, err)
+	err = c.NoOp(context.Background())
+	require.ErrorIs(t, err, ErrClosed)
+	assert.ErrorContains(t, err, "421 Service shutting down")
+}
+
+// TestPipelineLogin: USER and PASS go out in one write, and so do FEAT and
+// TYPE I: the server reads each pair before it answers the first (a
+// client that waits for each reply would stall this script).
+func TestPipelineLogin(t *testing.T) {
+	srv := newRawServer(t, func(s *rawConn) {
+		s.send("220 raw server ready\r\n")
+		s.expect("USER")
+		s.expect("PASS")
+		s.send("331 Password?\r\n230 Logged in\r\n")
+		s.expect("FEAT")
+		s.expect("TYPE")
+		s.send("211 No features\r\n200 Binary\r\n")
+		s.serve()
+	})
+	c := dialRaw(t, srv, 5*time.Second)
+	require.NoError(t, c.NoOp(context.Background()))
+}
+
+// TestPipelineLoginReplies: what USER's reply says decides, whatever
+// PASS's reply (sent ahead) is; WithoutPipelining waits for each reply.
+func TestPipelineLoginReplies(t *testing.T) {
+	tests := []struct {
+		name     string
+		user     string // the reply to USER
+		pass     string // the reply to PASS, "" for none (the server waits)
+		opts     []Option
+		err      string
+		loggedIn bool
+	}{
+		{"331 then 230", "331 Password?\r\n", "230 Logged in\r\n", nil, "", true},
+		{"230 at USER, PASS not wanted", "230 No password needed\r\n", "503 Already logged in\r\n", nil, "", true},
+		{"USER refused", "530 Unknown user\r\n", "503 Login with USER first\r\n", nil, "USER bob: 530", false},
+		{"PASS refused", "331 Password?\r\n", "530 Login incorrect\r\n", nil, "PASS ****: 530", false},
+		{"without pipelining", "331 Password?\r\n", "230 Logged in\r\n", []Option{WithoutPipelining()}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.send("220 raw server ready\r\n")
+				s.cmd("USER", tt.user)
+				s.cmd("PASS", tt.pass)
+				if tt.loggedIn {
+					s.cmd("FEAT", "211 No features\r\n")
+					s.cmd("TYPE", "200 Binary\r\n")
+				}
+				s.serve()
+			})
+			c, err := Dial(context.Background(), srv.addr(), append([]Option{WithTimeout(5 * time.Second)}, tt.opts...)...)
+			require.NoError(t, err)
+			defer c.Close()
+			err = c.Login(context.Background(), "bob", "secret")
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				assert.NotContains(t, err.Error(), "secret")
+			} else {
+				require.NoError(t, err)
+			}
+			require.NoError(t, c.NoOp(context.Background()), "in step")
+		})
+	}
+}
+
+// TestPipelineQuitAfterAhead: a port sent ahead and never used costs
+// nothing: Quit, a non-transfer command and a transfer much later all
+// work, and a stale port is asked again.
+func TestPipelineQuitAfterAhead(t *testing.T) {
+	srv := newServer(t)
+	srv.WriteFile("f", []byte("content"))
+	c := dialTest(t, srv)
+	ctx := context.Background()
+	assert.Equal(t, "content", string(retrAll(t, c, "f")))
+	require.NotNil(t, c.pipe.ready, "a port sent ahead")
+	_, err := c.FileSize(ctx, "f")
+	require.NoError(t, err)
+	c.pipe.ready.at = time.Now().Add(-aheadFresh - time.Second) // stale: asked again
+	before := passives(verbs(srv))
+	assert.Equal(t, "content", string(retrAll(t, c, "f")))
+	assert.Equal(t, 2, passives(verbs(srv))-before, "asked again, and one sent ahead")
+	require.NoError(t, c.Quit(ctx))
+	assert.Equal(t, "QUIT", verbs(srv)[len(verbs(srv))-1])
+	assert.True(t, strings.HasPrefix(srv.Commands()[len(srv.Commands())-2], "EPSV"))
+}
+
+// TestPipelineProbeNeedsAnUpload: a refused upload proves nothing about
+// what the server does during a transfer (pyftpdlib answers the NOOP after
+// a 550 too): the next upload probes again, and finds out.
+func TestPipelineProbeNeedsAnUpload(t *testing.T) {
+	srv := newServer(t, ftptest.WithCommandsDuringTransfer(ftptest.RunDuringTransfer))
+	var trace bytes.Buffer
+	c := dialTest(t, srv, WithDebug(&trace))
+	ctx := context.Background()
+	err := c.Stor(ctx, "/no/such/dir/f", strings.NewReader("x"))
+	require.Error(t, err)
+	assert.Equal(t, int8(0), c.pipe.uploads, "not known yet")
+	data := randomBytes(t, 5000)
+	for i := range 4 {
+		require.NoError(t, c.Stor(ctx, fmt.Sprintf("f%d", i), bytes.NewReader(data)))
+		stored, err := srv.ReadFile(fmt.Sprintf("f%d", i))
+		require.NoError(t, err)
+		require.Equal(t, data, stored)
+	}
+	assert.Equal(t, int8(1), c.pipe.uploads)
+	assert.Contains(t, trace.String(), "uploads are not pipelined")
+}
+
+// TestPipelineRename: RNFR and RNTO go in one write (the server reads both
+// before it answers); a refused RNFR is the error, whatever RNTO's reply,
+// and the connection stays in step. Without pipelining, a refused RNFR is
+// not followed by RNTO.
+func TestPipelineRename(t *testing.T) {
+	tests := []struct {
+		name    string
+		replies string // to RNFR and RNTO
+		opts    []Option
+		notExis bool
+		err     string
+	}{
+		{"renamed", "350 Ready\r\n250 Renamed\r\n", nil, false, ""},
+		{"RNFR refused", "550 No such file\r\n503 RNFR first\r\n", nil, true, "RNFR a: 550"},
+		{"RNTO refused", "350 Ready\r\n553 Not allowed\r\n", nil, false, "RNTO b: 553"},
+		{"without pipelining", "550 No such file\r\n", []Option{WithoutPipelining()}, true, "RNFR a: 550"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.login()
+				s.expect("RNFR")
+				if tt.opts == nil {
+					s.expect("RNTO")
+				}
+				s.send(tt.replies)
+				s.serve()
+			})
+			c := dialRaw(t, srv, 5*time.Second, tt.opts...)
+			err := c.Rename(context.Background(), "a", "b")
+			if tt.err == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.err)
+			}
+			assert.Equal(t, tt.notExis, errors.Is(err, fs.ErrNotExist))
+			require.NoError(t, c.NoOp(context.Background()), "in step")
+		})
+	}
+}
+
+// TestPipelineRefusalBudget: uploads stay pipelined while the server
+// refuses the command sent ahead now and then (at most 3, or a quarter of
+// the pipelined uploads), and stop when it refuses more often.
+func TestPipelineRefusalBudget(t *testing.T) {
+	tests := []struct {
+		pipelined, refused int
+		stop               bool
+	}{
+		{1, 0, false}, {3, 2, false}, {4, 3, true}, {16, 3, false},
+		{20, 4, false}, {17, 4, true}, {100, 24, false}, {100, 25, true},
+	}
+	for _, tt := range tests {
+		p := pipeState{pipelinedUp: tt.pipelined, refused: tt.refused}
+		assert.Equal(t, tt.stop, p.refusedTooOften(), "%d pipelined, %d refused, one more refusal", tt.pipelined, tt.refused)
+	}
+}
