@@ -38,12 +38,16 @@ func (w *traceBuffer) Write(p []byte) (int, error) {
 }
 
 // sent returns the commands sent since the last call, and the whole
-// trace of them.
+// trace of them. A Pool of more than one connection tags each line with
+// the connection's number ("[2] > RETR f"): the tag is left out.
 func (w *traceBuffer) sent() (cmds []string, trace string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	trace = w.b.String()
 	for _, l := range strings.Split(trace, "\n") {
+		if tag, rest, ok := strings.Cut(l, "] "); ok && strings.HasPrefix(tag, "[") {
+			l = rest
+		}
 		if c, ok := strings.CutPrefix(l, "> "); ok {
 			cmds = append(cmds, c)
 		}
