@@ -132,3 +132,20 @@ func TestCertificateAdvice(t *testing.T) {
 	r = ftpsync(t, nil, "get", "--explicit-tls", "--cacert", writeCA(t, srv), at(srv, "f"), t.TempDir())
 	assert.Equal(t, exitOK, r.code, r.stderr)
 }
+
+// TestProxyPasswordWarning: a proxy's password given with --proxy is as
+// visible in ps as one in the server's URL, and is warned about the same
+// way, without being printed; one from the environment is not.
+func TestProxyPasswordWarning(t *testing.T) {
+	srv := newServer(t)
+	closed := "127.0.0.1:1" // nothing listens: the run fails after the warning
+	r := ftpsync(t, nil, "ls", "--proxy", "socks5://px:s3cret@"+closed, srv.URL()+"/")
+	assert.NotEqual(t, exitOK, r.code)
+	assert.Contains(t, r.stderr, "warning: a password in --proxy is visible to other users (ps, shell history): put the proxy's URL in ALL_PROXY or ftp_proxy instead")
+	assert.NotContains(t, r.stderr+r.stdout, "s3cret")
+
+	r = ftpsync(t, map[string]string{"ALL_PROXY": "socks5://px:s3cret@" + closed}, "ls", srv.URL()+"/")
+	assert.NotEqual(t, exitOK, r.code)
+	assert.NotContains(t, r.stderr, "password in --proxy")
+	assert.NotContains(t, r.stderr+r.stdout, "s3cret")
+}

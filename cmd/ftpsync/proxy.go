@@ -16,6 +16,9 @@ func (e *env) withProxy(flagValue *string, t target, opts []ftp.Option) ([]ftp.O
 	if err != nil || u == nil {
 		return opts, err
 	}
+	if _, has := u.User.Password(); has && flagValue != nil {
+		e.warn("a password in --proxy is visible to other users (ps, shell history): put the proxy's URL in ALL_PROXY or ftp_proxy instead")
+	}
 	return append(opts, ftp.WithProxy(u)), nil
 }
 
