@@ -106,6 +106,26 @@ func listenData(s *rawConn) (string, func() net.Conn) {
 	}
 }
 
+// sendDownloadAhead plays the server of a download of payload whose end
+// the client follows with an EPSV sent ahead, and returns the 229 reply
+// to send for it, with the port it listens on.
+func sendDownloadAhead(s *rawConn, payload []byte) (reply string) {
+	accept := s.epsv()
+	s.cmd("RETR", "150 Opening\r\n")
+	data := accept()
+	data.Write(payload)
+	data.Close()
+	s.expect("EPSV")
+	reply, _ = listenData(s)
+	return reply
+}
+
+// downloadF downloads "f", for the table of TestPipelineOutOfTurn.
+func downloadF(c *Conn) error {
+	_, err := download(context.Background(), c, "f")
+	return err
+}
+
 // TestPipelineOutOfTurn: replies to a command sent ahead that come out of
 // turn (before the transfer's final reply, or as a refusal during the
 // transfer) leave the transfer's outcome as its own reply says, keep the
@@ -174,20 +194,11 @@ func TestPipelineOutOfTurn(t *testing.T) {
 			}},
 		{"a passive reply before the download's 226",
 			func(s *rawConn) {
-				accept := s.epsv()
-				s.cmd("RETR", "150 Opening\r\n")
-				data := accept()
-				data.Write(payload)
-				data.Close()
-				s.expect("EPSV")
-				reply, _ := listenData(s)
+				reply := sendDownloadAhead(s, payload)
 				s.send(reply + "226 Transfer complete\r\n")
 				s.serve()
 			},
-			func(c *Conn) error {
-				_, err := download(context.Background(), c, "f")
-				return err
-			},
+			downloadF,
 			"",
 			func(t *testing.T, c *Conn) {
 				assert.True(t, c.pipe.off, "no pipelining any more")
@@ -195,20 +206,11 @@ func TestPipelineOutOfTurn(t *testing.T) {
 			}},
 		{"a failed download: the port sent ahead is not kept",
 			func(s *rawConn) {
-				accept := s.epsv()
-				s.cmd("RETR", "150 Opening\r\n")
-				data := accept()
-				data.Write(payload)
-				data.Close()
-				s.expect("EPSV")
-				reply, _ := listenData(s)
+				reply := sendDownloadAhead(s, payload)
 				s.send("451 Local error in processing\r\n" + reply)
 				s.serve()
 			},
-			func(c *Conn) error {
-				_, err := download(context.Background(), c, "f")
-				return err
-			},
+			downloadF,
 			"451",
 			func(t *testing.T, c *Conn) {
 				assert.False(t, c.pipe.off)
@@ -216,20 +218,11 @@ func TestPipelineOutOfTurn(t *testing.T) {
 			}},
 		{"a failed download followed by a second final reply: still failed, in step",
 			func(s *rawConn) {
-				accept := s.epsv()
-				s.cmd("RETR", "150 Opening\r\n")
-				data := accept()
-				data.Write(payload)
-				data.Close()
-				s.expect("EPSV")
-				reply, _ := listenData(s)
+				reply := sendDownloadAhead(s, payload)
 				s.send("426 Connection closed; transfer aborted\r\n226 Abort successful\r\n" + reply)
 				s.serve()
 			},
-			func(c *Conn) error {
-				_, err := download(context.Background(), c, "f")
-				return err
-			},
+			downloadF,
 			"426",
 			func(t *testing.T, c *Conn) {
 				assert.False(t, c.pipe.off)
@@ -237,13 +230,7 @@ func TestPipelineOutOfTurn(t *testing.T) {
 			}},
 		{"an unused port sent ahead, then pyftpdlib's 421 about it",
 			func(s *rawConn) {
-				accept := s.epsv()
-				s.cmd("RETR", "150 Opening\r\n")
-				data := accept()
-				data.Write(payload)
-				data.Close()
-				s.expect("EPSV")
-				reply, _ := listenData(s)
+				reply := sendDownloadAhead(s, payload)
 				s.send("226 Transfer complete\r\n" + reply)
 				s.expect("NOOP")
 				s.send("421 Passive data channel timed out.\r\n200 NOOP ok\r\n")
