@@ -570,10 +570,19 @@ func TestResumeChildProcess(t *testing.T) {
 // on the server holds min bytes or more. min is the child's minResumable.
 func KilledTransferForTest(t *testing.T, mode, url, remote, local string, min, at int64) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestResumeChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FTP_RESUME_CHILD="+mode, "FTP_RESUME_URL="+url,
+	killChildAt(t, "TestResumeChildProcess", childMarker, "FTP_RESUME_CHILD="+mode, "FTP_RESUME_URL="+url,
 		"FTP_RESUME_REMOTE="+remote, "FTP_RESUME_LOCAL="+local,
 		"FTP_RESUME_MIN="+strconv.FormatInt(min, 10), "FTP_RESUME_AT="+strconv.FormatInt(at, 10))
+}
+
+// killChildAt runs the test named test of this binary in a child process
+// with env added, waits until it prints marker (it has moved the data the
+// caller wants moved), and kills it (SIGKILL): the end of a transfer that
+// no deferred cleanup of its own can soften.
+func killChildAt(t *testing.T, test, marker string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	defer stdin.Close()
@@ -584,10 +593,10 @@ func KilledTransferForTest(t *testing.T, mode, url, remote, local string, min, a
 	require.NoError(t, cmd.Start())
 	sc := bufio.NewScanner(out)
 	var seen []string
-	for len(seen) < 1000 && sc.Scan() && sc.Text() != childMarker {
+	for len(seen) < 1000 && sc.Scan() && sc.Text() != marker {
 		seen = append(seen, sc.Text())
 	}
-	if sc.Err() != nil || sc.Text() != childMarker {
+	if sc.Err() != nil || sc.Text() != marker {
 		cmd.Process.Kill()
 		werr := cmd.Wait()
 		t.Fatalf("the child never moved data: %v\n%s\n%s", werr, strings.Join(seen, "\n"), stderr.String())

@@ -1,18 +1,14 @@
 package ftp
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -70,29 +66,8 @@ func recordShowsProgress(local string) bool {
 // more of the file are written.
 func KilledSegmentedForTest(t *testing.T, url, remote, local string, n int, at int64) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSegmentChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FTP_SEGMENT_URL="+url, "FTP_SEGMENT_REMOTE="+remote, "FTP_SEGMENT_LOCAL="+local,
-		"FTP_SEGMENT_N="+strconv.Itoa(n), "FTP_SEGMENT_AT="+strconv.FormatInt(at, 10))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	defer stdin.Close()
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	sc := bufio.NewScanner(out)
-	var seen []string
-	for len(seen) < 1000 && sc.Scan() && sc.Text() != segmentChildMarker {
-		seen = append(seen, sc.Text())
-	}
-	if sc.Err() != nil || sc.Text() != segmentChildMarker {
-		cmd.Process.Kill()
-		werr := cmd.Wait()
-		t.Fatalf("the child never moved data: %v\n%s\n%s", werr, strings.Join(seen, "\n"), stderr.String())
-	}
-	require.NoError(t, cmd.Process.Kill())
-	require.Error(t, cmd.Wait(), "killed")
+	killChildAt(t, "TestSegmentChildProcess", segmentChildMarker, "FTP_SEGMENT_URL="+url, "FTP_SEGMENT_REMOTE="+remote,
+		"FTP_SEGMENT_LOCAL="+local, "FTP_SEGMENT_N="+strconv.Itoa(n), "FTP_SEGMENT_AT="+strconv.FormatInt(at, 10))
 }
 
 // SegmentsLeftForTest reads the record of local's segmented part and
