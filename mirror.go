@@ -957,34 +957,17 @@ func (m *mirror) run(ctx context.Context, sum MirrorSummary) (MirrorSummary, err
 	var mu sync.Mutex
 	unchecked := map[string]bool{}
 	m.noted = func(check string) { mu.Lock(); unchecked[check] = true; mu.Unlock() }
-	jobs := make(chan MirrorAction)
-	var wg sync.WaitGroup
-	for range min(m.workers(), max(len(copies), 1)) {
-		wg.Go(func() {
-			for a := range jobs {
-				err := m.copy(ctx, a.Path)
-				m.report(a, err)
-				if err != nil {
-					m.fail(errorf("%s %s: %w", a.Op, a.Path, err))
-					continue
-				}
-				mu.Lock()
-				sum.Files++
-				sum.Bytes += a.Size
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for _, a := range copies {
-		select {
-		case jobs <- a:
-		case <-ctx.Done():
-			break feed
+	m.copyAll(ctx, copies, func(a MirrorAction, err error) {
+		m.report(a, err)
+		if err != nil {
+			m.fail(errorf("%s %s: %w", a.Op, a.Path, err))
+			return
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		mu.Lock()
+		sum.Files++
+		sum.Bytes += a.Size
+		mu.Unlock()
+	})
 	sum.Unchecked = slices.Sorted(maps.Keys(unchecked))
 
 	switch {
@@ -1085,29 +1068,6 @@ func (m *mirror) mkdir(ctx context.Context, rel string) error {
 		err = m.checkLocal(rel, fs.ModeDir)
 	}
 	return err
-}
-
-// copy transfers one file, telling the transfer what the listings showed
-// so that it asks the server only what they did not: the size and time of
-// a file to download, whether a part of a file to upload is there already
-// (true of the first attempt only: a failed one may leave a part). The
-// local file is reached through the local root, no symbolic link followed.
-func (m *mirror) copy(ctx context.Context, rel string) error {
-	remote, _ := m.paths(rel)
-	local := filepath.FromSlash(rel)
-	opts := append(slices.Clip(m.opts.Transfer), withLocalRoot(m.root), withUnchecked(m.noted))
-	if f := m.opts.OnProgress; f != nil {
-		opts = append(opts, WithProgress(func(done, total int64) { f(rel, done, total) }))
-	}
-	if m.opts.Direction == MirrorDown {
-		return m.pool.Download(ctx, remote, local, append(opts, withListed(m.srcTree.nodes[rel]))...)
-	}
-	hint := append(slices.Clip(opts), withPartSize(m.parts[PartName(rel)]))
-	return m.pool.Retry(ctx, func(c *Conn) error {
-		o := hint
-		hint = opts
-		return c.Upload(ctx, local, remote, o...)
-	})
 }
 
 // remove deletes what the action names: a file, or a directory with the
