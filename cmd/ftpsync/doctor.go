@@ -67,6 +67,10 @@ type doctor struct {
 	tlsCfg  *tls.Config // nil: plain FTP
 	tlsMode string      // "", "explicit" or "implicit"
 	trusted bool        // the certificate was verified
+	// proxy holds the option of the proxy the library's sessions go
+	// through (--proxy or the environment), nil when none: the raw
+	// probes, which dial directly, are then not made.
+	proxy []ftp.Option
 }
 
 // urlParts is what the probes need of the URL.
@@ -162,6 +166,7 @@ func (d *doctor) dial(ctx context.Context, extra ...ftp.Option) (*ftp.Conn, *tra
 	case "implicit":
 		opts = append(opts, ftp.WithImplicitTLS(d.tlsCfg))
 	}
+	opts = append(opts, d.proxy...)
 	c, err := ftp.DialURL(ctx, d.t.dialURL, append(opts, extra...)...)
 	return c, tb, err
 }
@@ -176,6 +181,9 @@ func (e *env) doctor(ctx context.Context, rawURL string, o *options) error {
 		return usageError{err.Error()}
 	}
 	d := &doctor{e: e, o: o, t: t, u: pu, rep: doctorReport{Server: t.display}}
+	if d.proxy, err = e.withProxy(o.proxy, t, nil); err != nil {
+		return err
+	}
 	if o.explicitTLS || strings.HasPrefix(t.dialURL, "ftps:") {
 		d.tlsMode = "implicit"
 		if o.explicitTLS {
@@ -526,7 +534,9 @@ func (d *doctor) dataModes(ctx context.Context, c *ftp.Conn) {
 	if advertised != nil {
 		d.pasvAddress(ctx, advertised)
 	}
-	if _, err := d.listWith(ctx, dir, ftp.WithActive()); err != nil {
+	if d.proxy != nil {
+		d.add("data", "active", stSkip, "through a proxy: the server cannot connect back to this client (active mode needs a direct path)")
+	} else if _, err := d.listWith(ctx, dir, ftp.WithActive()); err != nil {
 		d.add("data", "active", stFail, "the server could not connect back for a listing: %v", err)
 	} else {
 		d.add("data", "active", stOK, "the server connected back to this client for a listing (PORT/EPRT)")
@@ -899,6 +909,10 @@ func (rc *rawConn) handshake(cfg *tls.Config) (tls.ConnectionState, error) {
 // version, and whether data connections must resume the control
 // session.
 func (d *doctor) probeTLS(ctx context.Context) {
+	if d.proxy != nil {
+		d.add("tls", "tls-probes", stSkip, "through a proxy: the raw TLS probes (version, implicit FTPS, session reuse) dial directly and are not made")
+		return
+	}
 	pctx, cancel := d.probeCtx(ctx)
 	defer cancel()
 	if d.tlsMode == "" && d.u.port == "21" {

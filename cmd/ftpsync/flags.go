@@ -66,7 +66,7 @@ var flags = []flagDef{
 		func(o *options) flag.Value {
 			return funcFlag(func(s string) (err error) { o.limitRate, err = parseRate(s); return err })
 		}},
-	{"proxy", "", "URL", transfers, `connect through a proxy: socks5://[user:pass@]host:port, or http://[user:pass@]host:port (CONNECT); without it, ftp_proxy, then ALL_PROXY (either case), unless NO_PROXY names the host; --proxy "" for none`,
+	{"proxy", "", "URL", nil, `connect through a proxy: socks5://[user:pass@]host:port, or http://[user:pass@]host:port (CONNECT); without it, ftp_proxy, then ALL_PROXY (either case), unless NO_PROXY names the host; --proxy "" for none`,
 		func(o *options) flag.Value { return funcFlag(func(s string) error { o.proxy = &s; return nil }) }},
 	{"reverse", "R", "", []string{"mirror"}, "make the remote directory a copy of the local one: mirror -R LOCAL URL",
 		func(o *options) flag.Value { return boolFlag{&o.reverse} }},

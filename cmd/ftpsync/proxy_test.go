@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -160,6 +161,39 @@ func TestProxyFlagAndEnvironment(t *testing.T) {
 			} else {
 				assert.Zero(t, px.Tunnels())
 			}
+		})
+	}
+}
+
+// TestDoctorThroughProxy: doctor goes through the proxy that --proxy or
+// the environment names, as every other command does, and says which
+// probes a proxy rules out instead of making them directly.
+func TestDoctorThroughProxy(t *testing.T) {
+	srv := newServer(t)
+	srv.WriteFile("/pub/a.txt", []byte("hello"))
+	for _, how := range []string{"--proxy", "ALL_PROXY"} {
+		t.Run(how, func(t *testing.T) {
+			px := newConnectProxy(t)
+			pxURL := "http://" + px.ln.Addr().String()
+			args := []string{"doctor", "--json", "--timeout", "5s", at(srv, "pub/")}
+			env := map[string]string{"ALL_PROXY": pxURL}
+			if how == "--proxy" {
+				args, env = append(args, "--proxy", pxURL), nil
+			}
+			r := ftpsync(t, env, args...)
+			require.Equal(t, exitOK, r.code, r.stderr)
+			var rep doctorJSON
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+			st, _ := rep.status("epsv")
+			assert.Equal(t, "ok", st, "a listing through the proxy")
+			st, detail := rep.status("active")
+			assert.Equal(t, "skip", st)
+			assert.Contains(t, detail, "through a proxy")
+			st, _ = rep.status("tls-probes")
+			assert.Equal(t, "skip", st)
+			// The doctor's session, the listings' data connections and the
+			// connection-limit probe's sessions: all through the proxy.
+			assert.Greater(t, px.Tunnels(), maxConnProbe, "every connection goes through the proxy")
 		})
 	}
 }
