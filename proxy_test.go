@@ -29,6 +29,13 @@ type testProxy struct {
 	kind       string // "socks5" or "http"
 	user, pass string // required credentials; "" for none
 	refuse     int    // HTTP: answer CONNECT with this status, when not 0
+	// holdVerb, when set, holds a line of the first tunnel (the control
+	// connection) that starts with it until another tunnel (a data
+	// connection) has carried bytes from the client, or holdFor: as a
+	// proxy that relays each connection on its own may deliver them.
+	holdVerb string
+	dataSeen chan struct{} // closed at the first byte a data tunnel carries up
+	seenOnce sync.Once
 
 	mu      sync.Mutex
 	targets []string // each tunnel's destination, in order
@@ -48,7 +55,11 @@ func newTestProxyOn(t *testing.T, addr, kind, user, pass string) *testProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
-	p := &testProxy{ln: ln, kind: kind, user: user, pass: pass}
+	return startProxy(t, &testProxy{ln: ln, kind: kind, user: user, pass: pass})
+}
+
+// startProxy serves p until the test ends.
+func startProxy(t *testing.T, p *testProxy) *testProxy {
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(p.close)
@@ -107,7 +118,7 @@ func (p *testProxy) serve() {
 				up = p.handshakeSOCKS(c, br)
 			}
 			if up != nil {
-				p.relay(c, br, up)
+				p.relay(c, br, up, len(p.Targets()) == 1)
 			}
 		}()
 	}
@@ -126,8 +137,48 @@ func (p *testProxy) dialTarget(target string) (net.Conn, error) {
 	return net.Dial("tcp", target)
 }
 
-// relay carries a tunnel both ways, passing half-closes on.
-func (p *testProxy) relay(c net.Conn, br *bufio.Reader, up net.Conn) {
+// holdFor bounds how long holdVerb holds a control line.
+const holdFor = 500 * time.Millisecond
+
+// upstream is what carries a tunnel's bytes from the client: as they come,
+// or with holdVerb's rule (see testProxy).
+func (p *testProxy) upstream(src io.Reader, control bool) io.Reader {
+	if p.holdVerb == "" {
+		return src
+	}
+	if !control {
+		return readHook{r: src, seen: func() { p.seenOnce.Do(func() { close(p.dataSeen) }) }}
+	}
+	return readHook{r: src, verb: p.holdVerb, held: p.dataSeen}
+}
+
+// readHook is a Reader that calls seen after each read that returned
+// bytes, or, with verb set, waits (at most holdFor) for held to close
+// before it returns a read that holds a line starting with verb.
+type readHook struct {
+	r    io.Reader
+	seen func()
+	verb string
+	held <-chan struct{}
+}
+
+func (h readHook) Read(b []byte) (int, error) {
+	n, err := h.r.Read(b)
+	if n > 0 && h.seen != nil {
+		h.seen()
+	}
+	if n > 0 && h.verb != "" && (bytes.HasPrefix(b[:n], []byte(h.verb)) || bytes.Contains(b[:n], []byte("\n"+h.verb))) {
+		select {
+		case <-h.held:
+		case <-time.After(holdFor):
+		}
+	}
+	return n, err
+}
+
+// relay carries a tunnel both ways, passing half-closes on; control is
+// the first tunnel.
+func (p *testProxy) relay(c net.Conn, br *bufio.Reader, up net.Conn, control bool) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	pipe := func(dst net.Conn, src io.Reader) {
@@ -139,7 +190,7 @@ func (p *testProxy) relay(c net.Conn, br *bufio.Reader, up net.Conn) {
 		}
 		dst.(*net.TCPConn).CloseWrite()
 	}
-	go pipe(up, br)
+	go pipe(up, p.upstream(br, control))
 	go pipe(c, up)
 	wg.Wait()
 	up.Close()
@@ -564,4 +615,28 @@ func TestProxyOnIPv6ServerByName(t *testing.T) {
 	assert.Equal(t, []string{"f"}, names)
 	assert.Contains(t, verbs(srv), "PASV")
 	assert.NotContains(t, verbs(srv), "EPSV")
+}
+
+// TestProxyUploadWaitsForCommand: through a proxy, the data of an upload
+// can overtake its STOR, as the proxy relays the two connections on their
+// own; a server that takes data before the command for a disconnection
+// (pyftpdlib, ftptest.WithEarlyDataLost) then loses the upload. The
+// client sends no data before the server's first reply to STOR, so the
+// upload arrives whatever the proxy does. The proxy here holds STOR back
+// until the data connection has carried bytes (at most holdFor).
+func TestProxyUploadWaitsForCommand(t *testing.T) {
+	for _, kind := range []string{"socks5", "http"} {
+		t.Run(kind, func(t *testing.T) {
+			srv := newServer(t, ftptest.WithEarlyDataLost())
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			px := startProxy(t, &testProxy{ln: ln, kind: kind, holdVerb: "STOR", dataSeen: make(chan struct{})})
+			c := dialTest(t, srv, WithProxy(px.URL("", "")), WithTimeout(3*time.Second))
+			data := bytes.Repeat([]byte("upload through a proxy\n"), 1000)
+			require.NoError(t, c.Stor(context.Background(), "up.txt", bytes.NewReader(data)))
+			got, err := srv.ReadFile("/up.txt")
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+		})
+	}
 }

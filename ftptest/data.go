@@ -25,14 +25,18 @@ var (
 // on the listener of the last PASV/EPSV, or by dialing the address of the
 // last PORT/EPRT. A transfer consumes it.
 type dataPlan struct {
-	ln   *net.TCPListener
-	addr string
+	ln    *net.TCPListener
+	addr  string
+	eager *eagerData // ln's connection, accepted at once (WithEarlyDataLost)
 }
 
 // reset forgets the plan, closing a pending passive listener.
 func (d *dataPlan) reset() {
 	if d.ln != nil {
 		d.ln.Close()
+	}
+	if d.eager != nil {
+		d.eager.drop()
 	}
 	*d = dataPlan{}
 }
@@ -63,6 +67,9 @@ func (s *session) listen() int {
 		return 0
 	}
 	s.data.ln = ln
+	if s.cfg.earlyDataLost {
+		s.data.eager = s.acceptEagerly(ln)
+	}
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
@@ -174,6 +181,9 @@ type opener func(ctx context.Context) (net.Conn, error)
 func (s *session) takeData() opener {
 	plan := s.data
 	s.data = dataPlan{}
+	if plan.eager != nil {
+		return plan.eager.take
+	}
 	if plan.ln != nil {
 		peer := addrIP(s.conn.RemoteAddr())
 		return func(ctx context.Context) (net.Conn, error) { return acceptFrom(ctx, plan.ln, peer) }

@@ -50,8 +50,9 @@ type config struct {
 	minimal       minimal  // ftptest/minimal.go
 	engine        engOpts  // ftptest/engine.go
 	// listLocation: WithListLocation (ftptest/timezone.go)
-	listLocation *time.Location
-	during       DuringTransfer // WithCommandsDuringTransfer (ftptest/pipeline.go)
+	listLocation  *time.Location
+	during        DuringTransfer // WithCommandsDuringTransfer (ftptest/pipeline.go)
+	earlyDataLost bool           // WithEarlyDataLost (ftptest/earlydata.go)
 }
 
 func defaultConfig() config {

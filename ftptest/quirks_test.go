@@ -1,7 +1,9 @@
 package ftptest_test
 
 import (
+	"io"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pasvport/ftp/ftptest"
@@ -126,4 +128,39 @@ func TestListingQuirks(t *testing.T) {
 			assert.Equal(t, tt.lines, names)
 		})
 	}
+}
+
+// TestEarlyDataLost: with WithEarlyDataLost, data that reach a passive
+// data connection before the transfer command close it, and the command
+// finds no data connection (pyftpdlib); data after the command, and
+// downloads, work as usual.
+func TestEarlyDataLost(t *testing.T) {
+	srv := newServer(t, ftptest.WithEarlyDataLost())
+	srv.WriteFile("/d.txt", []byte("download"))
+	c := login(t, srv)
+
+	payload := []byte("sent after STOR")
+	require.Equal(t, 226, c.put("STOR after.txt", payload))
+	got, err := srv.ReadFile("/after.txt")
+	require.NoError(t, err)
+	assert.Equal(t, payload, got)
+
+	body, code := c.get("RETR d.txt")
+	assert.Equal(t, 226, code)
+	assert.Equal(t, "download", string(body))
+
+	data := c.passive("EPSV")
+	_, err = data.Write([]byte("sent before STOR"))
+	require.NoError(t, err)
+	_, err = io.ReadAll(data) // the server closes it (with a reset: it left data unread)
+	if err != nil {
+		require.ErrorIs(t, err, syscall.ECONNRESET)
+	}
+	c.send("STOR before.txt")
+	c.send("ABOR") // else the STOR waits for a data connection
+	c.expect(426)
+	c.expect(226)
+	_, err = srv.ReadFile("/before.txt")
+	assert.Error(t, err, "the data sent before STOR are lost")
+	c.cmd("NOOP", 200)
 }
