@@ -188,7 +188,10 @@ func (c *Conn) prepare(ctx context.Context) error {
 	if _, ok := c.features["UTF8"]; ok && c.cfg.encoding == nil {
 		// Best effort: RFC 2640 servers need no OPTS, others want it. Not
 		// with WithEncoding: the server would then read names as UTF-8.
-		if _, err := c.send(ctx, "OPTS", "UTF8 ON"); err != nil {
+		// Where the session pipelines, it goes with the next command.
+		if c.pipelines() {
+			c.ctl.sendDeferred("OPTS UTF8 ON")
+		} else if _, err := c.send(ctx, "OPTS", "UTF8 ON"); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,44 @@ type control struct {
 	names *nameCodec
 	// detect finds the encoding instead (WithEncodingDetection, detect.go).
 	detect *detector
+	// deferred is a command whose reply does not matter, sent in the same
+	// write as the next command instead of costing a round trip of its
+	// own (OPTS UTF8 ON after login); deferredOwed is set once it is sent
+	// until its reply, the next to come, is read and dropped.
+	deferred     string
+	deferredOwed bool
+}
+
+// sendDeferred has line sent with the next command, in the same write,
+// its reply read and dropped before that command's (see deferred).
+func (c *control) sendDeferred(line string) {
+	c.deferred = line
+}
+
+// traceDeferred traces the deferred command, if any, where it goes: before
+// the command about to be traced and written.
+func (c *control) traceDeferred() {
+	if c.deferred != "" {
+		c.trace("> ", c.deferred)
+	}
+}
+
+// writeDeferred puts the deferred command, if any, in the write buffer
+// ahead of what follows; the caller flushes. Only commands whose replies
+// the caller reads take it along: never one sent aside while a listener
+// reads a transfer's replies.
+func (c *control) writeDeferred(w *bufio.Writer) {
+	if c.deferred == "" {
+		return
+	}
+	line, err := c.wireLine(c.deferred)
+	c.deferred = ""
+	if err != nil {
+		return // a constant of this package: never
+	}
+	w.WriteString(line)
+	w.WriteString("\r\n")
+	c.deferredOwed = true
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -233,7 +272,9 @@ func (c *control) send(line string) error {
 	if line == "" {
 		return nil
 	}
+	c.traceDeferred()
 	c.trace("> ", mask(line))
+	c.writeDeferred(c.text.W) // flushed with line
 	if err := c.writeLine(line); err != nil {
 		// The server may have said why it hung up (421) before closing.
 		if reply, rerr := readReply(c.text.R); rerr == nil {
@@ -259,6 +300,17 @@ func (c *control) writeLine(line string) error {
 }
 
 func (c *control) receive() (*Reply, error) {
+	if c.deferredOwed {
+		c.deferredOwed = false
+		reply, err := readReply(c.text.R)
+		if err != nil {
+			return nil, err
+		}
+		c.traceReply(reply)
+		if reply.Code == 421 {
+			return reply, nil // the server is closing: that is the news
+		}
+	}
 	reply, err := readReply(c.text.R)
 	if err != nil {
 		return nil, err

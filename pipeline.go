@@ -104,11 +104,13 @@ func (c *control) sendLines(ctx context.Context, lines ...string) error {
 		}
 		wire[i] = w
 	}
+	c.traceDeferred()
 	for _, l := range lines {
 		c.trace("> ", mask(l))
 	}
 	c.writes.start(ctx)
 	w := c.text.W
+	c.writeDeferred(w)
 	for _, l := range wire {
 		w.WriteString(l)
 		w.WriteString("\r\n")

@@ -454,3 +454,54 @@ func TestPipelineRefusalBudget(t *testing.T) {
 		assert.Equal(t, tt.stop, p.refusedTooOften(), "%d pipelined, %d refused, one more refusal", tt.pipelined, tt.refused)
 	}
 }
+
+// TestPipelineOptsUTF8: OPTS UTF8 ON, which a server offering UTF8 gets
+// after login, costs no round trip of its own: it goes in the same write
+// as the session's next command, and its reply, whatever it says, is read
+// and dropped before that command's. A 421 in its place still closes the
+// session; without pipelining it waits for its reply as before.
+func TestPipelineOptsUTF8(t *testing.T) {
+	const feat = "211-Features:\r\n UTF8\r\n211 End\r\n"
+	tests := []struct {
+		name     string
+		opts     []Option
+		together bool   // OPTS and PWD are read before either is answered
+		optsRep  string // the reply to OPTS
+		err      string // the error of CurrentDir, "" for none
+	}{
+		{"with the next command", nil, true, "200 UTF8 set to on\r\n", ""},
+		{"refused, no matter", nil, true, "501 OPTS UTF8 not understood\r\n", ""},
+		{"421 closes", nil, true, "421 Shutting down\r\n", "421 Shutting down"},
+		{"without pipelining", []Option{WithoutPipelining()}, false, "200 UTF8 set to on\r\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.send("220 raw server ready\r\n")
+				s.cmd("USER", "331 Password?\r\n")
+				s.cmd("PASS", "230 Logged in\r\n")
+				s.cmd("FEAT", feat)
+				s.cmd("TYPE", "200 Binary\r\n")
+				if tt.together {
+					s.expect("OPTS")
+					s.expect("PWD")
+					s.send(tt.optsRep + "257 \"/pub\" is the current directory\r\n")
+				} else {
+					s.cmd("OPTS", tt.optsRep)
+					s.cmd("PWD", "257 \"/pub\" is the current directory\r\n")
+				}
+				s.serve()
+			})
+			c := dialRaw(t, srv, 5*time.Second, tt.opts...)
+			dir, err := c.CurrentDir(context.Background())
+			if tt.err != "" {
+				require.ErrorIs(t, err, ErrClosed)
+				assert.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "/pub", dir)
+			require.NoError(t, c.NoOp(context.Background()), "in step")
+		})
+	}
+}
