@@ -776,19 +776,25 @@ func (c *Conn) readRemoteRecord(ctx context.Context, record string) (*partRecord
 // leave the new record beside the old data). It returns the record
 // written, or nil when the upload must go on without one (the part then
 // cannot be resumed): the old part could not be deleted, or the record
-// not written, and the old record is proven gone. The caller holds the
-// lock.
-func (c *Conn) startRemotePart(ctx context.Context, part, record string, rec partRecord) (*partRecord, error) {
-	if _, err := c.expect(ctx, 2, "DELE", part); err != nil {
-		if !isPermanent(err) {
-			return nil, err
-		}
-		// A refused DELE: vsftpd says only "Delete operation failed"
-		// whether the part is missing or not. SIZE tells.
-		if _, serr := c.sizeOf(ctx, part); serr == nil {
-			return nil, c.dropRemoteRecord(ctx, record)
-		} else if !isPermanent(serr) {
-			return nil, serr
+// not written, and the old record is proven gone. Where Mirror's listing
+// of this run showed no part (cfg), none is deleted: a fresh upload of a
+// large file saves the DELE and the SIZE that tells a refused DELE from
+// a missing part. The caller holds the lock.
+func (c *Conn) startRemotePart(ctx context.Context, part, record string, rec partRecord, cfg transferConfig) (*partRecord, error) {
+	// Listed as absent, or empty: the STOR of the part truncates an empty
+	// part anyway, and no resume starts from one (minResumable).
+	if listedNone := cfg.partKnown && cfg.partSize == 0; !listedNone {
+		if _, err := c.expect(ctx, 2, "DELE", part); err != nil {
+			if !isPermanent(err) {
+				return nil, err
+			}
+			// A refused DELE: vsftpd says only "Delete operation failed"
+			// whether the part is missing or not. SIZE tells.
+			if _, serr := c.sizeOf(ctx, part); serr == nil {
+				return nil, c.dropRemoteRecord(ctx, record)
+			} else if !isPermanent(serr) {
+				return nil, serr
+			}
 		}
 	}
 	if err := c.store(ctx, "STOR", record, bytes.NewReader(rec.encode()), 0, nil); err != nil {

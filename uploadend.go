@@ -93,7 +93,7 @@ func (c *Conn) storeOpened(ctx context.Context, u *upload, source string) error 
 		return err
 	}
 	if off == 0 && want != nil {
-		if want, err = c.startRemotePart(ctx, u.part, u.record, *want); err != nil {
+		if want, err = c.startRemotePart(ctx, u.part, u.record, *want, u.cfg); err != nil {
 			return err
 		}
 	}
@@ -129,14 +129,20 @@ func (c *Conn) storeOpened(ctx context.Context, u *upload, source string) error 
 
 // endUploads is the end step of the uploads us, whose parts are stored:
 // each part is proven complete and renamed (see the comment at the top),
-// and each upload's outcome set in its err. It closes the local files.
-// The caller holds the lock.
+// and each upload's outcome set in its err; once ctx has ended, nothing
+// is sent. It closes the local files. The caller holds the lock.
 func (c *Conn) endUploads(ctx context.Context, us []*upload) {
 	defer func() {
 		for _, u := range us {
 			u.f.Close()
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		for _, u := range us {
+			u.end(err) // stopped: the parts stay, for a resume or a new run
+		}
+		return
+	}
 	slow := us
 	if len(us) > 0 && c.pipelinedEnd(us[0].cfg) {
 		slow = c.endInFlights(ctx, us)

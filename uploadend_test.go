@@ -316,3 +316,36 @@ func TestMirrorUpBatchCancelled(t *testing.T) {
 	assert.Equal(t, 5, sum.Files)
 	checkRemoteTree(t, srv, "/dst", tree)
 }
+
+// TestMirrorUpFreshRecord checks the commands of a Mirror up of a file
+// large enough to leave a record beside its part, where the listing
+// showed no part: the record is written without a DELE or SIZE of the
+// part first, and removed once the part is renamed.
+func TestMirrorUpFreshRecord(t *testing.T) {
+	lowerMinResumable(t, 1000)
+	srv := newServer(t)
+	local := filepath.Join(t.TempDir(), "l")
+	tree := map[string][]byte{"big": randomBytes(t, 5000)}
+	writeLocalTree(t, local, tree)
+	p := newTestPool(t, srv, 1)
+	sum, err := Mirror(context.Background(), p, local, "/dst", MirrorOptions{Direction: MirrorUp})
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Files)
+	checkRemoteTree(t, srv, "/dst", tree)
+	var ends []string
+	for _, c := range srv.Commands() {
+		if strings.HasPrefix(c, "MFMT ") {
+			c = "MFMT " + c[strings.LastIndex(c, " ")+1:] // without the time
+		}
+		if strings.Contains(c, "/dst/.big.part") {
+			ends = append(ends, c)
+		}
+	}
+	assert.Equal(t, []string{
+		"STOR /dst/.big.part.meta", "STOR /dst/.big.part",
+		"SIZE /dst/.big.part", "MFMT /dst/.big.part", "RNFR /dst/.big.part",
+		"DELE /dst/.big.part.meta",
+	}, ends)
+	_, serr := srv.Stat("/dst/.big.part.meta")
+	assert.Error(t, serr, "the record is removed")
+}
