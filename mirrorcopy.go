@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -151,9 +152,10 @@ type upBatch struct {
 
 // uploadBatch stores the parts of first and of the files that follow it
 // in queue on c, within the bounds of a batch, then ends them together.
-// A failure that trying again may cure (IsTransient) sends the file
-// round again, the ordinary way; the batch stops at one that may have
-// broken the connection.
+// A failure that trying again may cure (IsTransient), or a connection
+// that broke before the file's replies came, sends the file round again,
+// the ordinary way; the batch stops at one that may have broken the
+// connection.
 func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, queue <-chan MirrorAction) upBatch {
 	var b upBatch
 	var us []*upload
@@ -163,7 +165,9 @@ func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, q
 		if err != nil && broken(err) && b.connErr == nil {
 			b.connErr = err
 		}
-		if IsTransient(err) && ctx.Err() == nil {
+		var reply *Error
+		lost := c.ctl.closedErr() != nil && !errors.As(err, &reply) // a reply that never came
+		if (IsTransient(err) || lost) && ctx.Err() == nil {
 			b.again = append(b.again, a)
 			return
 		}

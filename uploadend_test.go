@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -348,4 +349,73 @@ func TestMirrorUpFreshRecord(t *testing.T) {
 	}, ends)
 	_, serr := srv.Stat("/dst/.big.part.meta")
 	assert.Error(t, serr, "the record is removed")
+}
+
+// halfFlightConn is a control connection that sends only the first three
+// lines of the first write that starts with RNTO and holds more (the
+// second flight of a batch), then shuts its sending side: the server
+// answers those three and hangs up.
+type halfFlightConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (c *halfFlightConn) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\r\n")
+	if !strings.HasPrefix(string(b), "RNTO ") || len(lines) <= 4 {
+		return c.Conn.Write(b)
+	}
+	cut := false
+	c.once.Do(func() { cut = true })
+	if !cut {
+		return c.Conn.Write(b)
+	}
+	if _, err := c.Conn.Write([]byte(strings.Join(lines[:3], ""))); err != nil {
+		return 0, err
+	}
+	c.Conn.(*net.TCPConn).CloseWrite()
+	return len(b), nil
+}
+
+// TestMirrorUpBatchBreaksMidRenames checks a batch whose connection
+// breaks in the middle of its second flight: the renames whose replies
+// came (f0, and f1's RNFR and RNTO) are reported done and not sent
+// again; the others are uploaded again on a new connection; every file
+// is reported once, and all arrive whole.
+func TestMirrorUpBatchBreaksMidRenames(t *testing.T) {
+	srv := newServer(t)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil || addr != srv.Addr() {
+			return nc, err
+		}
+		return &halfFlightConn{Conn: nc}, nil
+	}
+	local, tree := mirrorUpFiles(t, 5)
+	p := newTestPool(t, srv, 1, WithDialFunc(dial))
+	var mu sync.Mutex
+	reported := map[string][]error{}
+	sum, err := Mirror(context.Background(), p, local, "/dst", MirrorOptions{
+		Direction: MirrorUp,
+		OnAction: func(a MirrorAction, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if a.Op == OpCopy {
+				reported[a.Path] = append(reported[a.Path], err)
+			}
+		},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 5, sum.Files)
+	checkRemoteTree(t, srv, "/dst", tree)
+	for i := range 5 {
+		name := fmt.Sprintf("f%d", i)
+		assert.Equal(t, []error{nil}, reported[name], name)
+		want := 2
+		if i < 2 {
+			want = 1 // renamed in the broken batch
+		}
+		assert.Equal(t, want, count(srv.Commands(), "STOR /dst/."+name+".part"), name)
+	}
 }
