@@ -36,9 +36,10 @@ func (m *mirror) copyUp(ctx context.Context, copies []MirrorAction, done func(Mi
 		queue <- a
 	}
 	close(queue)
+	workers := min(m.workers(), max(len(copies), 1))
 	var wg sync.WaitGroup
-	for range min(m.workers(), max(len(copies), 1)) {
-		wg.Go(func() { m.uploadBatches(ctx, queue, done) })
+	for range workers {
+		wg.Go(func() { m.uploadBatches(ctx, queue, workers, done) })
 	}
 	wg.Wait()
 }
@@ -91,8 +92,9 @@ func (m *mirror) copy(ctx context.Context, rel string) error {
 }
 
 // A batch of uploads ends when the queue is empty, or it holds
-// upBatchFiles files, or the next file would take its bytes past
-// upBatchBytes (a file that big goes in a batch of its own). 16 files
+// upBatchFiles files or its share of those left (batchFiles), or the
+// next file would take its bytes past upBatchBytes (a file that big goes
+// in a batch of its own). 16 files
 // take the end from 2 round trips a file to 2/16, nearly all the gain
 // (2 + 2/K: K = 32 would save 0.06 round trips more), in flights of
 // about 2 KiB, well within what servers read at once; and a break costs
@@ -104,9 +106,18 @@ const (
 	upBatchBytes int64 = 1 << 20
 )
 
-// uploadBatches runs batches of uploads from queue on one connection at
-// a time until the queue is empty or ctx ends.
-func (m *mirror) uploadBatches(ctx context.Context, queue <-chan MirrorAction, done func(MirrorAction, error)) {
+// batchFiles is the most files a batch takes when left files are
+// queued for workers: upBatchFiles, or an even share of them, so that at
+// the end of a run no connection is still busy with a full batch while
+// the others have nothing left.
+func batchFiles(left, workers int) int {
+	return max(1, min(upBatchFiles, (left+workers-1)/workers))
+}
+
+// uploadBatches runs batches of uploads from queue (shared by workers
+// goroutines) on one connection at a time until the queue is empty or
+// ctx ends.
+func (m *mirror) uploadBatches(ctx context.Context, queue <-chan MirrorAction, workers int, done func(MirrorAction, error)) {
 	var next *MirrorAction // taken from the queue, left for the next batch
 	for ctx.Err() == nil {
 		a, ok := next, next != nil
@@ -122,7 +133,7 @@ func (m *mirror) uploadBatches(ctx context.Context, queue <-chan MirrorAction, d
 		ran := false
 		m.pool.Do(ctx, func(c *Conn) error {
 			ran = true
-			b = m.uploadBatch(ctx, c, *a, queue)
+			b = m.uploadBatch(ctx, c, *a, queue, batchFiles(len(queue)+1, workers))
 			return b.connErr
 		})
 		if !ran { // no connection: the ordinary way retries the dial
@@ -151,12 +162,13 @@ type upBatch struct {
 }
 
 // uploadBatch stores the parts of first and of the files that follow it
-// in queue on c, within the bounds of a batch, then ends them together.
+// in queue on c, at most files in all and within the byte budget, then
+// ends them together.
 // A failure that trying again may cure (IsTransient), or a connection
 // that broke before the file's replies came, sends the file round again,
 // the ordinary way; the batch stops at one that may have broken the
 // connection.
-func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, queue <-chan MirrorAction) upBatch {
+func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, queue <-chan MirrorAction, files int) upBatch {
 	var b upBatch
 	var us []*upload
 	var acts []MirrorAction
@@ -183,7 +195,7 @@ func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, q
 				us, acts = append(us, u), append(acts, a)
 				bytes += u.total
 			}
-			if b.connErr != nil || ctx.Err() != nil || len(us) >= upBatchFiles || bytes >= upBatchBytes {
+			if b.connErr != nil || ctx.Err() != nil || len(us) >= files || bytes >= upBatchBytes {
 				break
 			}
 			n, ok := takeReady(queue)

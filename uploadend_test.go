@@ -419,3 +419,13 @@ func TestMirrorUpBatchBreaksMidRenames(t *testing.T) {
 		assert.Equal(t, want, count(srv.Commands(), "STOR /dst/."+name+".part"), name)
 	}
 }
+
+// TestBatchFiles checks the size of Mirror up's batches: 16 files at
+// most, an even share of those left near the end of a run.
+func TestBatchFiles(t *testing.T) {
+	for _, tt := range []struct{ left, workers, want int }{
+		{200, 4, 16}, {64, 4, 16}, {63, 4, 16}, {20, 4, 5}, {5, 4, 2}, {3, 4, 1}, {1, 4, 1}, {5, 1, 5}, {40, 1, 16},
+	} {
+		assert.Equal(t, tt.want, batchFiles(tt.left, tt.workers), "%d left, %d workers", tt.left, tt.workers)
+	}
+}
