@@ -170,7 +170,7 @@ type upBatch struct {
 // connection.
 func (m *mirror) uploadBatch(ctx context.Context, c *Conn, first MirrorAction, queue <-chan MirrorAction, files int) upBatch {
 	var b upBatch
-	var us []*upload
+	var us []*upFile
 	var acts []MirrorAction
 	var bytes int64
 	fail := func(a MirrorAction, err error) {

@@ -616,7 +616,7 @@ func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg trans
 	if err != nil {
 		return err
 	}
-	c.endUploads(ctx, []*upload{u})
+	c.endUploads(ctx, []*upFile{u})
 	return u.err
 }
 

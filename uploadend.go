@@ -32,8 +32,8 @@ import (
 // command at a time (finishUpload), which gives each reply its meaning:
 // a wrong size there removes the part and fails that file alone.
 
-// upload is one file of an upload, between its store step and its end.
-type upload struct {
+// upFile is one file of an upload, between its store step and its end.
+type upFile struct {
 	local, remote string
 	cfg           transferConfig
 	f             *os.File // the local file: open until the end (a checksum reads it)
@@ -47,7 +47,7 @@ type upload struct {
 }
 
 // end records the outcome of u's end step, once.
-func (u *upload) end(err error) {
+func (u *upFile) end(err error) {
 	if !u.done {
 		u.err, u.done = err, true
 	}
@@ -58,12 +58,12 @@ func (u *upload) end(err error) {
 // as Upload says), and checks that the file did not change meanwhile. The
 // upload it returns holds the local file open for the end step
 // (endUploads closes it). The caller holds the lock.
-func (c *Conn) storePart(ctx context.Context, local, remote string, cfg transferConfig) (*upload, error) {
+func (c *Conn) storePart(ctx context.Context, local, remote string, cfg transferConfig) (*upFile, error) {
 	f, source, err := openSource(cfg.root, local)
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{local: local, remote: remote, cfg: cfg, f: f}
+	u := &upFile{local: local, remote: remote, cfg: cfg, f: f}
 	if err := c.storeOpened(ctx, u, source); err != nil {
 		f.Close()
 		return nil, err
@@ -73,7 +73,7 @@ func (c *Conn) storePart(ctx context.Context, local, remote string, cfg transfer
 
 // storeOpened is storePart once the local file is open as u.f; source
 // names it for a record.
-func (c *Conn) storeOpened(ctx context.Context, u *upload, source string) error {
+func (c *Conn) storeOpened(ctx context.Context, u *upFile, source string) error {
 	fi, err := u.f.Stat()
 	if err != nil {
 		return err
@@ -131,7 +131,7 @@ func (c *Conn) storeOpened(ctx context.Context, u *upload, source string) error 
 // each part is proven complete and renamed (see the comment at the top),
 // and each upload's outcome set in its err; once ctx has ended, nothing
 // is sent. It closes the local files. The caller holds the lock.
-func (c *Conn) endUploads(ctx context.Context, us []*upload) {
+func (c *Conn) endUploads(ctx context.Context, us []*upFile) {
 	defer func() {
 		for _, u := range us {
 			u.f.Close()
@@ -173,8 +173,8 @@ func (c *Conn) pipelinedEnd(cfg transferConfig) bool {
 // untouched, for the caller to end one command at a time. An exchange
 // that fails ends every upload not renamed yet with its error. The
 // caller holds the lock.
-func (c *Conn) endInFlights(ctx context.Context, us []*upload) []*upload {
-	var batch []*upload
+func (c *Conn) endInFlights(ctx context.Context, us []*upFile) []*upFile {
+	var batch []*upFile
 	for _, u := range us {
 		if _, err := commandLine("RNTO", u.remote); err != nil {
 			u.end(err) // refused before anything is sent
@@ -211,7 +211,7 @@ func (c *Conn) endInFlights(ctx context.Context, us []*upload) []*upload {
 	}
 	// end sets u's outcome: a refusal of its rename says what was kept
 	// (and replaces a target the server will not rename onto).
-	end := func(u *upload, rerr error) {
+	end := func(u *upFile, rerr error) {
 		if rerr != nil && rerr != err {
 			rerr = c.afterRename(ctx, u.part, u.remote, u.total, rerr)
 		}
@@ -223,7 +223,7 @@ func (c *Conn) endInFlights(ctx context.Context, us []*upload) []*upload {
 		}
 		rs, cmds = rs[min(1, len(rs)):], cmds[1:]
 	}
-	var slow []*upload
+	var slow []*upFile
 	for i, u := range batch {
 		switch {
 		case !proven[i]:
@@ -247,7 +247,7 @@ func (c *Conn) endInFlights(ctx context.Context, us []*upload) []*upload {
 // parts the replies proved complete, and whether the first part's RNFR
 // was taken (350), so that an RNTO must follow. The caller holds the
 // lock.
-func (c *Conn) proveParts(ctx context.Context, batch []*upload) (proven []bool, held bool, err error) {
+func (c *Conn) proveParts(ctx context.Context, batch []*upFile) (proven []bool, held bool, err error) {
 	var cmds [][2]string
 	first := make([]int, len(batch)) // the index of each part's SIZE in cmds
 	for i, u := range batch {

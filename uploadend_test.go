@@ -18,11 +18,11 @@ import (
 
 // storeBatch runs the store step for the files of data (named by their
 // index: /up/f0, /up/f1 …) on c, and returns the stored uploads.
-func storeBatch(t *testing.T, c *Conn, data [][]byte) []*upload {
+func storeBatch(t *testing.T, c *Conn, data [][]byte) []*upFile {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	var us []*upload
+	var us []*upFile
 	require.NoError(t, c.locked(ctx, func() error {
 		for i, d := range data {
 			local := filepath.Join(dir, fmt.Sprintf("f%d", i))
@@ -37,7 +37,7 @@ func storeBatch(t *testing.T, c *Conn, data [][]byte) []*upload {
 }
 
 // endBatch runs the end step of us on c.
-func endBatch(t *testing.T, c *Conn, us []*upload) {
+func endBatch(t *testing.T, c *Conn, us []*upFile) {
 	t.Helper()
 	require.NoError(t, c.locked(context.Background(), func() error {
 		c.endUploads(context.Background(), us)
