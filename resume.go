@@ -609,72 +609,15 @@ func (c *Conn) Upload(ctx context.Context, local, remote string, opts ...Transfe
 	return nil
 }
 
+// resumeUpload is Upload's work: the store step, then the end step for
+// a batch of one (uploadend.go). The caller holds the lock.
 func (c *Conn) resumeUpload(ctx context.Context, local, remote string, cfg transferConfig) error {
-	f, source, err := openSource(cfg.root, local)
+	u, err := c.storePart(ctx, local, remote, cfg)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return errorf("%s: %w", local, ErrIsDir)
-	}
-	total := fi.Size()
-	part := PartName(remote)
-	record := part + recordSuffix
-	var want *partRecord
-	if total >= minResumable {
-		want = &partRecord{Version: recordVersion, Source: source, Size: total, ModTime: fi.ModTime()}
-	}
-	off, err := c.uploadOffset(ctx, part, record, want, cfg)
-	if err != nil {
-		return err
-	}
-	if off == 0 && want != nil {
-		if want, err = c.startRemotePart(ctx, part, record, *want); err != nil {
-			return err
-		}
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return err
-	}
-	r := io.LimitReader(f, total-off) // sendfile takes this as it is
-	var progress func(int64)
-	if cfg.progress != nil {
-		progress = (&progressCount{done: off, total: total, f: cfg.progress}).add
-	}
-	switch {
-	case off == 0:
-		err = c.store(ctx, "STOR", part, r, 0, progress)
-	case off == total:
-		if cfg.progress != nil {
-			cfg.progress(off, total)
-		}
-	case c.restStream():
-		err = c.store(ctx, "STOR", part, r, off, progress)
-	default:
-		err = c.store(ctx, "APPE", part, r, 0, progress)
-	}
-	if err != nil {
-		return err
-	}
-	if now, err := f.Stat(); err != nil || now.Size() != total || !now.ModTime().Equal(fi.ModTime()) {
-		return errorf("%s changed while it was being sent: %s not renamed to %s; run again to send it afresh", local, part, remote)
-	}
-	done, err := c.finishPipelined(ctx, part, remote, total, fi.ModTime(), cfg)
-	if err == nil && !done {
-		err = c.finishUpload(ctx, f, local, part, remote, total, fi.ModTime(), cfg)
-	}
-	if err != nil {
-		return err
-	}
-	if want != nil {
-		c.expect(ctx, 2, "DELE", record) // left behind, it describes no part
-	}
-	return nil
+	c.endUploads(ctx, []*upFile{u})
+	return u.err
 }
 
 // finishUpload ends an upload whose data went into part, one command at
@@ -833,19 +776,25 @@ func (c *Conn) readRemoteRecord(ctx context.Context, record string) (*partRecord
 // leave the new record beside the old data). It returns the record
 // written, or nil when the upload must go on without one (the part then
 // cannot be resumed): the old part could not be deleted, or the record
-// not written, and the old record is proven gone. The caller holds the
-// lock.
-func (c *Conn) startRemotePart(ctx context.Context, part, record string, rec partRecord) (*partRecord, error) {
-	if _, err := c.expect(ctx, 2, "DELE", part); err != nil {
-		if !isPermanent(err) {
-			return nil, err
-		}
-		// A refused DELE: vsftpd says only "Delete operation failed"
-		// whether the part is missing or not. SIZE tells.
-		if _, serr := c.sizeOf(ctx, part); serr == nil {
-			return nil, c.dropRemoteRecord(ctx, record)
-		} else if !isPermanent(serr) {
-			return nil, serr
+// not written, and the old record is proven gone. Where Mirror's listing
+// of this run showed no part (cfg), none is deleted: a fresh upload of a
+// large file saves the DELE and the SIZE that tells a refused DELE from
+// a missing part. The caller holds the lock.
+func (c *Conn) startRemotePart(ctx context.Context, part, record string, rec partRecord, cfg transferConfig) (*partRecord, error) {
+	// Listed as absent, or empty: the STOR of the part truncates an empty
+	// part anyway, and no resume starts from one (minResumable).
+	if listedNone := cfg.partKnown && cfg.partSize == 0; !listedNone {
+		if _, err := c.expect(ctx, 2, "DELE", part); err != nil {
+			if !isPermanent(err) {
+				return nil, err
+			}
+			// A refused DELE: vsftpd says only "Delete operation failed"
+			// whether the part is missing or not. SIZE tells.
+			if _, serr := c.sizeOf(ctx, part); serr == nil {
+				return nil, c.dropRemoteRecord(ctx, record)
+			} else if !isPermanent(serr) {
+				return nil, serr
+			}
 		}
 	}
 	if err := c.store(ctx, "STOR", record, bytes.NewReader(rec.encode()), 0, nil); err != nil {
