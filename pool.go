@@ -394,7 +394,8 @@ func isTooManyConnections(err error) bool {
 }
 
 // IsTransient reports whether err is a failure that trying again may cure:
-// a 4xx reply, a dropped or closed connection, a transfer cut short or one
+// a 4xx reply, a dropped or closed connection (also one the server closed
+// without a reply: io.EOF), a transfer cut short or one
 // whose checksum did not match (its temporary file is gone). Cancellation,
 // 5xx replies and local file errors are not transient.
 func IsTransient(err error) bool {
@@ -402,7 +403,7 @@ func IsTransient(err error) bool {
 		return false
 	}
 	if errors.Is(err, ErrClosed) || errors.Is(err, ErrShortTransfer) || errors.Is(err, ErrChecksumMismatch) ||
-		errors.Is(err, ErrSizeMismatch) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, ErrSizeMismatch) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}

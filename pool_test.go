@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,6 +217,7 @@ func TestIsTransient(t *testing.T) {
 		{&Error{Code: 550}, false},
 		{fmt.Errorf("x: %w", ErrClosed), true},
 		{ErrShortTransfer, true},
+		{fmt.Errorf("reply to RNTO x: %w", io.EOF), true}, // the server hung up without a word
 		{context.Canceled, false},
 		{&os.PathError{Op: "open", Path: "x", Err: os.ErrNotExist}, false},
 	}

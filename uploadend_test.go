@@ -169,6 +169,7 @@ func TestUploadSingleCommandsUnchanged(t *testing.T) {
 	c := dialTest(t, srv)
 	local := filepath.Join(t.TempDir(), "f")
 	require.NoError(t, os.WriteFile(local, randomBytes(t, 5000), 0o644))
+	require.NoError(t, c.NoOp(context.Background())) // takes the OPTS UTF8 ON deferred after login along
 	before := len(srv.Commands())
 	require.NoError(t, c.Upload(context.Background(), local, "/up/f"))
 	require.NoError(t, c.Upload(context.Background(), local, "/up/f"))
