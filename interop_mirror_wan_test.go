@@ -77,3 +77,91 @@ func TestInteropMirrorOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestInteropMirrorRerunListsOnce runs a Mirror again, up and then down,
+// on every lab server: with nothing to copy, every remote folder is
+// listed once (guessed from the local tree), and no ABOR; with a folder that the remote side lacks (up:
+// one to create, down: one to delete), Delete on, the guess of that
+// folder (vsftpd lists it empty) decides nothing: the runs copy, create
+// and delete what they must and nothing else.
+func TestInteropMirrorRerunListsOnce(t *testing.T) {
+	env := interopEnv(t)
+	tree := map[string]string{"top.txt": "t", "d0/sub/g.txt": "g"}
+	for i := range 4 {
+		tree[fmt.Sprintf("d%d/f.txt", i)] = strings.Repeat("f", 10+i)
+	}
+	for _, server := range interopServers {
+		t.Run(server, func(t *testing.T) {
+			addr := env[strings.ToUpper(server)+"_PLAIN_ADDR"]
+			if addr == "" {
+				interopMissing(t, server+"'s plain instance did not start")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var trace traceBuffer
+			url := fmt.Sprintf("ftp://%s:%s@%s/", env["FTP_USER"], env["FTP_PASS"], addr)
+			pool, err := ftp.NewPool(url, 2, ftp.WithTimeout(20*time.Second), ftp.WithDebug(&trace))
+			require.NoError(t, err)
+			defer pool.Close()
+			remote := fmt.Sprintf("mirror-rerun-%d", time.Now().UnixNano())
+			defer pool.RemoveAll(context.Background(), remote)
+			local := t.TempDir()
+			for rel, data := range tree {
+				p := filepath.Join(local, filepath.FromSlash(rel))
+				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+				require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+			}
+			folders := []string{remote, remote + "/d0", remote + "/d1", remote + "/d2", remote + "/d3", remote + "/d0/sub"}
+			up := ftp.MirrorOptions{Direction: ftp.MirrorUp, Delete: true}
+			_, err = ftp.Mirror(ctx, pool, local, remote, up)
+			require.NoError(t, err)
+			trace.sent()
+			sum, err := ftp.Mirror(ctx, pool, local, remote, up)
+			require.NoError(t, err)
+			assert.Equal(t, len(tree), sum.Skipped)
+			listedOnce(t, &trace, folders)
+
+			require.NoError(t, os.MkdirAll(filepath.Join(local, "new"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(local, "new", "n.txt"), []byte("n"), 0o644))
+			sum, err = ftp.Mirror(ctx, pool, local, remote, up)
+			require.NoError(t, err)
+			assert.Equal(t, []int{1, 1, 0, len(tree)}, []int{sum.Files, sum.Dirs, sum.Deleted, sum.Skipped}, "%+v", sum.Plan)
+
+			back := t.TempDir()
+			down := ftp.MirrorOptions{Delete: true}
+			_, err = ftp.Mirror(ctx, pool, remote, back, down)
+			require.NoError(t, err)
+			trace.sent()
+			sum, err = ftp.Mirror(ctx, pool, remote, back, down)
+			require.NoError(t, err)
+			assert.Equal(t, len(tree)+1, sum.Skipped)
+			listedOnce(t, &trace, append(folders, remote+"/new"))
+
+			require.NoError(t, os.MkdirAll(filepath.Join(back, "gone"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(back, "gone", "x"), []byte("x"), 0o644))
+			sum, err = ftp.Mirror(ctx, pool, remote, back, down)
+			require.NoError(t, err)
+			assert.Equal(t, []int{0, 0, 1, len(tree) + 1}, []int{sum.Files, sum.Dirs, sum.Deleted, sum.Skipped}, "%+v", sum.Plan)
+			assert.NoDirExists(t, filepath.Join(back, "gone"))
+		})
+	}
+}
+
+// listedOnce checks that the trace since its last reading shows each of
+// folders listed once (LIST or MLSD) and nothing else, and no ABOR.
+func listedOnce(t *testing.T, trace *traceBuffer, folders []string) {
+	t.Helper()
+	cmds, _ := trace.sent()
+	listed := map[string]int{}
+	for _, c := range cmds {
+		verb, arg, _ := strings.Cut(c, " ")
+		if verb == "LIST" || verb == "MLSD" {
+			listed[strings.TrimPrefix(arg, "-a ")]++
+		}
+	}
+	for _, f := range folders {
+		assert.Equal(t, 1, listed[f], "%s listed once: %q", f, cmds)
+	}
+	assert.Len(t, listed, len(folders), "%q", cmds)
+	assert.Empty(t, withPrefix(cmds, "ABOR"))
+}

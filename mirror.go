@@ -255,12 +255,8 @@ func Mirror(ctx context.Context, p *Pool, src, dst string, opts MirrorOptions) (
 	warming := p.warm(wctx, m.workers())
 	defer warming()
 	defer stop()
-	var err error
-	if m.srcTree, err = m.scanSource(ctx); err != nil {
-		return sum, errorf("mirror: source %s: %w", src, err)
-	}
-	if m.dstTree, err = m.scanDest(ctx); err != nil {
-		return sum, errorf("mirror: destination %s: %w", dst, err)
+	if err := m.scan(ctx); err != nil {
+		return sum, err
 	}
 	if err := ctx.Err(); err != nil {
 		return sum, err
@@ -355,11 +351,12 @@ func remotePath(root, rel string) string {
 	return path.Join(root, rel)
 }
 
-// scanSource reads the source tree.
+// scanSource reads the source tree; a remote one with the folders of the
+// destination (m.dstTree, read first) as guesses of its own.
 func (m *mirror) scanSource(ctx context.Context) (*side, error) {
 	s := newSide()
 	if m.opts.Direction == MirrorDown {
-		return s, m.scanRemote(ctx, m.src, s, true)
+		return s, m.scanRemote(ctx, m.src, s, true, m.guesses(m.dstTree))
 	}
 	root, err := os.OpenRoot(m.src)
 	if err != nil {
@@ -373,10 +370,12 @@ func (m *mirror) scanSource(ctx context.Context) (*side, error) {
 }
 
 // scanDest reads the destination tree; one that does not exist is empty.
+// A remote one is read with the folders of the source as guesses of its
+// own.
 func (m *mirror) scanDest(ctx context.Context) (*side, error) {
 	s := newSide()
 	if m.opts.Direction == MirrorUp {
-		err := m.scanRemote(ctx, m.dst, s, false)
+		err := m.scanRemote(ctx, m.dst, s, false, m.guesses(m.srcTree))
 		if errors.Is(err, fs.ErrNotExist) {
 			return newSide(), nil
 		}
@@ -468,11 +467,25 @@ func (m *mirror) scanLocal(fsys fs.FS, name string, s *side, isSrc bool) error {
 // scanRemote reads a remote tree, breadth first, the directories of a
 // level listed in parallel across the Pool (over a network each listing
 // costs round trips that need not wait for one another), and taken in
-// order. A listing that may be the server's answer for something other
-// than the directory's contents is checked (see trusted); one that fails,
-// or is not trusted, leaves its directory unlisted and the run failed,
-// except at the root, whose failure ends the scan.
-func (m *mirror) scanRemote(ctx context.Context, root string, s *side, isSrc bool) error {
+// order. The folders guessed (see guesses) are listed in the first wave,
+// with the root (but those that a listing done by their turn rules out:
+// see waveBook), and a guess's listing is taken only when its parent's
+// listing, taken and trusted before it, shows it as a directory; the
+// others are dropped unread, deciding nothing (vsftpd lists a missing
+// folder as empty), and a folder not guessed, or whose guess failed, is
+// listed when its level comes, as without guesses. A listing that may be
+// the server's answer for something other than the directory's contents
+// is checked (see trusted); one that fails, or is not trusted, leaves its
+// directory unlisted and the run failed, except at the root, whose
+// failure ends the scan.
+func (m *mirror) scanRemote(ctx context.Context, root string, s *side, isSrc bool, guessed []string) error {
+	first := m.listLevel(ctx, root, append([]string{"."}, guessed...), nil, &waveBook{dirs: map[string]map[string]bool{}})
+	early := map[string]dirListing{".": first[0]}
+	for i, rel := range guessed {
+		if first[i+1].err == nil {
+			early[rel] = first[i+1]
+		}
+	}
 	level := []string{"."}
 	for len(level) > 0 {
 		var next []string
@@ -481,7 +494,7 @@ func (m *mirror) scanRemote(ctx context.Context, root string, s *side, isSrc boo
 			// listings come, and few are held at once.
 			batch := level[:min(len(level), 2*m.workers())]
 			level = level[len(batch):]
-			listed := m.listLevel(ctx, root, batch)
+			listed := m.listLevel(ctx, root, batch, early, nil)
 			for i, rel := range batch {
 				sub, err := m.take(ctx, root, rel, listed[i], s, isSrc)
 				if err != nil {
@@ -502,24 +515,27 @@ type dirListing struct {
 }
 
 // listLevel lists the directories rels of root, as many at a time as the
-// Mirror runs transfers.
-func (m *mirror) listLevel(ctx context.Context, root string, rels []string) []dirListing {
-	out := make([]dirListing, len(rels))
-	next := make(chan int)
+// Mirror runs transfers (see listShare), but for those listed already in
+// early, taken out of it. With a book (the first wave), the guesses that
+// the listings done rule out are not listed (see waveBook).
+func (m *mirror) listLevel(ctx context.Context, root string, rels []string, early map[string]dirListing, book *waveBook) []dirListing {
+	w := &wave{root: root, rels: rels, out: make([]dirListing, len(rels)), jobs: make(chan int, len(rels)), book: book}
+	for i, rel := range rels {
+		if l, ok := early[rel]; ok {
+			w.out[i] = l
+			delete(early, rel)
+			continue
+		}
+		w.jobs <- i
+	}
+	close(w.jobs)
+	n := min(m.workers(), len(w.jobs))
 	var wg sync.WaitGroup
-	for range min(m.workers(), len(rels)) {
-		wg.Go(func() {
-			for i := range next {
-				out[i].entries, out[i].err = m.list(ctx, remotePath(root, rels[i]))
-			}
-		})
+	for range n {
+		wg.Go(func() { m.listShare(ctx, w) })
 	}
-	for i := range rels {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
-	return out
+	return w.out
 }
 
 // take records the listing l of the directory rel of root in s, and

@@ -29,6 +29,7 @@ type overlap struct {
 	waiting int
 	done    chan struct{}  // closed when want waited at once
 	dials   map[string]int // connections dialled, by address
+	alone   int            // commands that waited for the bound: no overlap came
 }
 
 func newOverlap(prefix string, want int) *overlap {
@@ -53,13 +54,23 @@ func (o *overlap) wait() {
 	o.mu.Unlock()
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()
+	alone := 0
 	select {
 	case <-o.done:
 	case <-t.C:
+		alone = 1
 	}
 	o.mu.Lock()
 	o.waiting--
+	o.alone += alone
 	o.mu.Unlock()
+}
+
+// waitedAlone is how many commands waited for the bound.
+func (o *overlap) waitedAlone() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.alone
 }
 
 func (o *overlap) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -79,8 +90,10 @@ type overlapConn struct {
 	o *overlap
 }
 
+// Write holds back a write that holds a command line starting with the
+// prefix, first or after others sent with it.
 func (c *overlapConn) Write(b []byte) (int, error) {
-	if strings.HasPrefix(string(b), c.o.prefix) {
+	if s := string(b); strings.HasPrefix(s, c.o.prefix) || strings.Contains(s, "\n"+c.o.prefix) {
 		c.o.wait()
 	}
 	return c.Conn.Write(b)
@@ -218,4 +231,41 @@ func TestMirrorListsOnFirstLogin(t *testing.T) {
 	assert.Equal(t, 1, sum.Skipped)
 	assert.GreaterOrEqual(t, s.fast.index("> MLSD /src"), 0, "listed over the first login")
 	assert.Equal(t, 1, p.Stats().Open, "the held-back logins given up")
+}
+
+// TestMirrorListsKnownFoldersAtOnce checks that a Mirror run again lists
+// the remote folders that the local tree has (down: the destination's,
+// up: the source's) in its first wave of listings, with the root, over
+// the Pool's connections at once, instead of a level at a time, and that
+// each is listed once: the root and three folders nested in one another
+// (each level of one folder) wait for one another's listing command.
+func TestMirrorListsKnownFoldersAtOnce(t *testing.T) {
+	tree := map[string][]byte{"top": []byte("t"), "a/b/c/f": []byte("f"), "a/b/g": []byte("g")}
+	for _, dir := range []MirrorDirection{MirrorDown, MirrorUp} {
+		t.Run(dir.String(), func(t *testing.T) {
+			srv := newServer(t, ftptest.WithoutMLSD())
+			src, dst, _ := mirrorSides(t, srv, dir, tree, "/src", "/dst")
+			ctx := context.Background()
+			_, err := Mirror(ctx, newTestPool(t, srv, 4), src, dst, MirrorOptions{Direction: dir})
+			require.NoError(t, err)
+
+			remote := map[MirrorDirection]string{MirrorDown: "/src", MirrorUp: "/dst"}[dir]
+			o := newOverlap("LIST -a "+remote, 4)
+			p := newTestPool(t, srv, 4, WithDialFunc(o.dial))
+			before := len(srv.Commands())
+			sum, err := Mirror(ctx, p, src, dst, MirrorOptions{Direction: dir, Delete: true})
+			require.NoError(t, err)
+			assert.Equal(t, fileCount(tree), sum.Skipped)
+			assert.Empty(t, sum.Plan)
+			assert.True(t, o.reached(), "root and folders listed at once")
+			assert.Zero(t, o.waitedAlone(), "no listing waited alone for the others")
+			var listed []string
+			for _, c := range srv.Commands()[before:] {
+				if verb(c) == "LIST" {
+					listed = append(listed, c)
+				}
+			}
+			assert.ElementsMatch(t, []string{"LIST -a " + remote, "LIST -a " + remote + "/a", "LIST -a " + remote + "/a/b", "LIST -a " + remote + "/a/b/c"}, listed, "each folder listed once")
+		})
+	}
 }

@@ -355,8 +355,9 @@ func broken(err error) bool {
 	if errors.Is(err, ErrClosed) || errors.Is(err, ErrBusy) {
 		return true
 	}
-	if errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrSizeMismatch) {
-		return false
+	if errors.Is(err, ErrChecksumMismatch) || errors.Is(err, ErrSizeMismatch) ||
+		errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotDir) || errors.Is(err, ErrIsDir) {
+		return false // a check on the connection proved what the path is: it works
 	}
 	var fe *Error
 	if errors.As(err, &fe) {

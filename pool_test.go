@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -344,4 +345,20 @@ func TestPoolSharesServerZone(t *testing.T) {
 	}))
 	assert.Equal(t, 2, p.Stats().Open)
 	assert.Equal(t, 1, countVerb(srv, "MDTM"), "the zone found once for the Pool")
+}
+
+// TestPoolKeepsConnAfterProvenPath: an error that a check on the
+// connection proved (a missing folder that vsftpd lists as empty, found
+// missing with CWD and a listing of its parent) leaves the connection in
+// the Pool: the next operation logs in no more.
+func TestPoolKeepsConnAfterProvenPath(t *testing.T) {
+	srv := newServer(t, vsftpdLike()...)
+	srv.MkdirAll("/pub")
+	p := newTestPool(t, srv, 1)
+	ctx := context.Background()
+	_, err := p.List(ctx, "/pub/missing")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	_, err = p.List(ctx, "/pub")
+	require.NoError(t, err)
+	assert.Equal(t, 1, countVerb(srv, "USER"), "one login: the connection was kept")
 }

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/pasvport/ftp/bench/latproxy"
 )
 
 // rerunDirs is how many subfolders W6's tree spreads its files over.
@@ -65,7 +68,28 @@ func (b *bench) wanRerun(s *server, w *wanRun) {
 		}
 		cs.notes = append(cs.notes, fmt.Sprintf("The destination holds every file of the source, same sizes and times (copied before each run, untimed). ours: `ftp.Mirror` through `ftp.NewPool(url, %d)`; lftp: `%s`. RTT is the whole run (process, dial, login, listings, QUIT) ÷ RTT; commands are per run.", conns, script))
 		b.runCase(cs)
+		if slices.Contains(b.o.wanTrace, "ours") {
+			b.traceRerun(w, cs.contenders[0], cs.title)
+		}
 	}
+}
+
+// traceRerun records one more run of c, ours in W6, every control line
+// with its times, into w's traces: where the round trips of a run with
+// nothing to copy go (-wan-trace ours).
+func (b *bench) traceRerun(w *wanRun, c contender, title string) {
+	title = "W6, " + title
+	logf("WAN trace: %s", title)
+	w.reset(true)
+	sm := b.measure(&c, nil)
+	_, evs := w.take()
+	t := wanTrace{title: title, err: sm.err}
+	if len(evs) > 0 {
+		origin := evs[0].Sent
+		slices.SortStableFunc(evs, func(a, b latproxy.Event) int { return a.ClientTime().Compare(b.ClientTime()) })
+		t.text = latproxy.FormatTrace(evs, origin, w.rtt)
+	}
+	w.traces = append(w.traces, t)
 }
 
 // copyTree makes the files names (slash paths) of from the files of to,
