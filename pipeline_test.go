@@ -79,7 +79,12 @@ func TestPipelineDuringTransfer(t *testing.T) {
 				assert.Equal(t, files, passives(down), "downloads")
 			} else {
 				assert.Contains(t, trace.String(), "uploads are not pipelined")
-				assert.Equal(t, files, passives(up), "uploads")
+				// Mostly one passive command an upload. The probe's NOOP may
+				// reach the server after a small upload has ended (it then
+				// looks answered after it): uploads are pipelined until the
+				// refusals are a quarter of them, each refused EPSV one more.
+				assert.GreaterOrEqual(t, passives(up), files, "uploads")
+				assert.LessOrEqual(t, passives(up), files+4, "uploads")
 				assert.Equal(t, files+1, passives(down), "downloads")
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -234,9 +235,12 @@ func (s *session) transfer(what string, sends bool, body func(net.Conn) error) {
 	protect := s.protect
 	done := make(chan error, 1)
 	var ended atomic.Bool // the data are all sent or received
+	began := make(chan struct{})
+	s.began = began // closed once the preliminary reply is out, or the transfer over
+	markBegan := sync.OnceFunc(func() { close(began) })
 	moved := body
-	body = func(c net.Conn) error { err := moved(c); ended.Store(true); return err }
-	s.srv.wg.Go(func() { done <- s.runData(ctx, open, protect, prelim, early, body) })
+	body = func(c net.Conn) error { markBegan(); err := moved(c); ended.Store(true); return err }
+	s.srv.wg.Go(func() { defer markBegan(); done <- s.runData(ctx, open, protect, prelim, early, body) })
 	lines := s.lines
 	var abor *line
 	killed := false // by a command during the transfer (pipeline.go)

@@ -68,6 +68,12 @@ func (s *session) during(l line, kill func()) bool {
 		return false
 	}
 	if s.cfg.during == RefuseDuringTransfer {
+		// Not before the transfer's 1xx: a real server sends it before it
+		// reads anything more (its replies keep the commands' order).
+		select {
+		case <-s.began:
+		case <-s.ctx.Done():
+		}
 		s.reply(500, "Unknown command")
 		return true
 	}

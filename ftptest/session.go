@@ -37,9 +37,10 @@ type session struct {
 	conn   net.Conn
 	ctx    context.Context // cancelled when the connection must end
 	cancel context.CancelFunc
-	lines  chan line // from the reader goroutine; closed at EOF
-	queue  []line    // lines received during a transfer, not yet handled
-	tlsID  string    // random identity, in the tickets of the control connection
+	lines  chan line     // from the reader goroutine; closed at EOF
+	queue  []line        // lines received during a transfer, not yet handled
+	began  chan struct{} // the transfer under way has sent its 1xx (or ended)
+	tlsID  string        // random identity, in the tickets of the control connection
 
 	wmu sync.Mutex
 	w   net.Conn // where replies go: conn, or the TLS layer over it
