@@ -169,13 +169,21 @@ func (c *Conn) prepare(ctx context.Context) error {
 			return err
 		}
 	}
-	rs, err := c.pipeline(ctx, "FEAT", "TYPE I")
+	lines := []string{"FEAT", "TYPE I"}
+	port := c.cfg.portAtLogin && c.pipelines() && !c.cfg.active && c.cfg.keepAlive == 0
+	if port {
+		lines = append(lines, c.passiveVerb())
+	}
+	rs, err := c.pipeline(ctx, lines...)
 	if err != nil {
 		return err
 	}
 	r := rs[0]
 	if rs[1].class() != 2 {
 		return replyError("TYPE I", rs[1])
+	}
+	if port {
+		c.keepReady(lines[2], rs[2])
 	}
 	c.features = map[string]string{}
 	c.can = caps{}

@@ -53,6 +53,7 @@ type config struct {
 	detect         *detector         // WithEncodingDetection (detect.go)
 	limit          *rateLimit        // WithRateLimit; nil: none
 	proxy          *url.URL          // WithProxy; nil: none
+	portAtLogin    bool              // a Pool's connection: EPSV/PASV with FEAT and TYPE I (conn.go prepare)
 	noPipelining   bool              // WithoutPipelining (pipeline.go)
 }
 

@@ -330,6 +330,17 @@ func (c *Conn) takeReady() *aheadCmd {
 	return a
 }
 
+// keepReady keeps the reply r to a passive command verb sent ahead of the
+// session's first transfer (portAtLogin) for that transfer to use; a
+// refusal is forgotten, and the transfer asks as usual.
+func (c *Conn) keepReady(verb string, r *Reply) {
+	if r.Code != 229 && r.Code != 227 {
+		return
+	}
+	c.pipe.ready = &aheadCmd{verb: verb, reply: r, at: time.Now()}
+	c.ctl.portOpen.Store(true)
+}
+
 // dropReady forgets a passive reply read ahead: a new passive command
 // replaces its port on the server.
 func (c *Conn) dropReady() {

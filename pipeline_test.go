@@ -510,3 +510,45 @@ func TestPipelineOptsUTF8(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelinePortAtLogin: a Pool's connection asks for its first
+// passive port in the same write as FEAT and TYPE I, and its first
+// transfer uses it without asking again; a refused one is asked again
+// by the transfer, which then goes on as usual.
+func TestPipelinePortAtLogin(t *testing.T) {
+	const feat = "211-Features:\r\n MLST type*;size*;modify*;\r\n211 End\r\n"
+	for _, refused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "used", true: "refused"}[refused], func(t *testing.T) {
+			srv := newRawServer(t, func(s *rawConn) {
+				s.send("220 raw server ready\r\n")
+				s.cmd("USER", "331 Password?\r\n")
+				s.cmd("PASS", "230 Logged in\r\n")
+				s.expect("FEAT")
+				s.expect("TYPE")
+				s.expect("EPSV")
+				reply, accept := listenData(s)
+				if refused {
+					s.send(feat + "200 Binary\r\n500 EPSV not now\r\n")
+					s.expect("EPSV")
+				} else {
+					s.send(feat + "200 Binary\r\n")
+				}
+				s.send(reply)
+				s.expect("MLSD")
+				data := accept()
+				s.send("150 Here it comes\r\n")
+				io.WriteString(data, "type=file;size=5;modify=20240102030405; a.txt\r\n")
+				data.Close()
+				s.send("226 Done\r\n")
+				s.serve()
+			})
+			p, err := NewPool("ftp://user:pass@"+srv.addr(), 1, WithTimeout(5*time.Second))
+			require.NoError(t, err)
+			defer p.Close()
+			entries, err := p.List(context.Background(), "/")
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
+			assert.Equal(t, "a.txt", entries[0].Name)
+		})
+	}
+}
