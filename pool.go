@@ -140,6 +140,7 @@ func (p *Pool) Stats() PoolStats {
 
 // Close closes the Pool: idle connections are ended with QUIT, busy ones
 // when their operation returns. Later calls fail with ErrPoolClosed.
+// Close does not wait for the replies to QUIT.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -157,7 +158,7 @@ func (p *Pool) Close() error {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			ic.c.Quit(ctx)
+			ic.c.quitNow(ctx)
 		})
 	}
 	wg.Wait()
@@ -331,7 +332,7 @@ func (p *Pool) release(c *Conn, err error) {
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		c.Quit(ctx)
+		c.quitNow(ctx)
 		return
 	}
 	p.idle = append(p.idle, idleConn{c, time.Now()})

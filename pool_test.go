@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -361,4 +362,19 @@ func TestPoolKeepsConnAfterProvenPath(t *testing.T) {
 	_, err = p.List(ctx, "/pub")
 	require.NoError(t, err)
 	assert.Equal(t, 1, countVerb(srv, "USER"), "one login: the connection was kept")
+}
+
+// TestPoolCloseDoesNotWaitForQuit: Close ends each idle connection with
+// QUIT and closes it without reading the 221, which says nothing anyone
+// acts on: the round trip it would cost comes at the end of every run.
+func TestPoolCloseDoesNotWaitForQuit(t *testing.T) {
+	srv := newServer(t)
+	var trace bytes.Buffer // one connection: one writer at a time
+	p, err := NewPool("ftp://user:pass@"+srv.Addr(), 1, WithDebug(&trace))
+	require.NoError(t, err)
+	_, err = p.List(context.Background(), "/")
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	assert.Contains(t, trace.String(), "> QUIT")
+	assert.NotContains(t, trace.String(), "< 221")
 }
