@@ -229,14 +229,18 @@ func newSide() *side {
 //
 // Over a network round trips, not bytes, set the pace, and Mirror saves
 // them where no check is lost. The Pool's connections are dialled at the
-// start, all at once, and the folders of a level are listed in parallel.
-// The listings read to compare the trees give a download the file's size
-// and time (times to the second from LIST servers come from MDTM, asked
-// for many files in one flight before the downloads), and an upload
-// whether a part of the file is there to resume. A file downloaded costs
-// EPSV and RETR; a file uploaded EPSV, STOR, then the SIZE that checks it,
-// MFMT where offered and RNFR in one flight, and RNTO once the size is
-// proven (see Conn.Upload).
+// start, all at once, each asking for its first passive port as it logs
+// in. The folders the local tree has are listed at the remote side in the
+// first wave, with the root, across the Pool (a guess counts only once
+// its parent's listing shows it as a folder); the others a level at a
+// time, in parallel. The listings read to compare the trees give a
+// download the file's size and time (times to the second from LIST
+// servers come from MDTM, asked for many files in one flight before the
+// downloads), and an upload whether a part of the file is there to
+// resume. A file downloaded costs EPSV and RETR. Uploads store their
+// parts with EPSV and STOR, up to 16 on a connection, then prove them all
+// complete with SIZE (and set times with MFMT) in one flight, and rename
+// those proven in another (see Conn.Upload for one file).
 //
 // The error joins one error per failure, naming its path, and the
 // context's error if it ended the run.
