@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -318,8 +319,11 @@ func TestMirrorInterruptedThenFinished(t *testing.T) {
 		t.Run(dir.String(), func(t *testing.T) {
 			srv := newServer(t)
 			tree := map[string][]byte{}
-			for i := range 30 {
-				tree[path.Join("d"+string(rune('a'+i%3)), "f"+string(rune('a'+i))+".bin")] = randomBytes(t, 20_000+i)
+			// More files than the batches of 3 connections hold (Mirror up
+			// renames up to 16 a connection in one flight), so that the
+			// cancellation finds some not begun.
+			for i := range 90 {
+				tree[path.Join(fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%02d.bin", i))] = randomBytes(t, 20_000+i)
 			}
 			src, dst, local := mirrorSides(t, srv, dir, tree, "/src", "/dst")
 			p := newTestPool(t, srv, 3)
