@@ -62,8 +62,12 @@ type control struct {
 	// write as the next command instead of costing a round trip of its
 	// own (OPTS UTF8 ON after login); deferredOwed is set once it is sent
 	// until its reply, the next to come, is read and dropped.
-	deferred     string
-	deferredOwed bool
+	deferred string
+	// owed takes a reply that is owed before any other (that of the
+	// deferred command, or of a passive command sent ahead and not waited
+	// for: pipeline.go), once it is read; nil when none is owed.
+	owed      func(*Reply)
+	owedAbout string // the command owed answers
 }
 
 // sendDeferred has line sent with the next command, in the same write,
@@ -95,7 +99,7 @@ func (c *control) writeDeferred(w *bufio.Writer) {
 	}
 	w.WriteString(line)
 	w.WriteString("\r\n")
-	c.deferredOwed = true
+	c.owed, c.owedAbout = func(*Reply) {}, line // read and dropped
 }
 
 func newControl(nc net.Conn, timeout time.Duration, debug io.Writer) *control {
@@ -299,16 +303,55 @@ func (c *control) writeLine(line string) error {
 	return w.Flush()
 }
 
-func (c *control) receive() (*Reply, error) {
-	if c.deferredOwed {
-		c.deferredOwed = false
-		reply, err := readReply(c.text.R)
-		if err != nil {
+// receiveOwed reads the reply that is owed and hands it to owed. A 421
+// is returned instead: the server is closing, and that is the news.
+func (c *control) receiveOwed() (*Reply, error) {
+	var reply *Reply
+	for strays := 0; ; strays++ {
+		var err error
+		if reply, err = readReply(c.text.R); err != nil {
 			return nil, err
 		}
 		c.traceReply(reply)
-		if reply.Code == 421 {
-			return reply, nil // the server is closing: that is the news
+		if !stray(c.owedAbout, reply) || strays == maxStrays {
+			break
+		}
+		c.trace("# ", fmt.Sprintf("ignoring a %d reply that answers no command", reply.Code)) // a late 1xx or 226
+	}
+	f := c.owed
+	c.owed = nil
+	if reply.Code == 421 {
+		return reply, nil
+	}
+	f(reply)
+	return nil, nil
+}
+
+// settleOwed reads the reply that is owed, if one is, and nothing more.
+// A failure closes the connection.
+func (c *control) settleOwed(ctx context.Context) error {
+	if c.owed == nil {
+		return nil
+	}
+	if err := c.closedErr(); err != nil {
+		return err
+	}
+	c.reads.start(ctx)
+	reply, err := c.receiveOwed()
+	if cerr := c.reads.stop(); cerr != nil && err != nil {
+		err = cerr
+	}
+	if reply == nil && err == nil {
+		return nil
+	}
+	_, err = c.check("a reply owed", reply, err)
+	return err
+}
+
+func (c *control) receive() (*Reply, error) {
+	if c.owed != nil {
+		if reply, err := c.receiveOwed(); err != nil || reply != nil {
+			return reply, err
 		}
 	}
 	reply, err := readReply(c.text.R)

@@ -245,6 +245,9 @@ func TestPassiveModes(t *testing.T) {
 			for range 2 {
 				assert.Equal(t, "content", string(retrAll(t, c, "f.txt")))
 			}
+			// The passive reply sent ahead after a download is read with
+			// the next command: then the server has surely seen it.
+			require.NoError(t, c.NoOp(context.Background()))
 			var got []string
 			for _, v := range verbs(srv) {
 				if v == "EPSV" || v == "PASV" {

@@ -16,15 +16,21 @@ import (
 //   - RNFR with RNTO (Rename);
 //   - at the end of a transfer, the next transfer's EPSV or PASV, sent as
 //     soon as the data connection has ended (a download read to its end,
-//     an upload closed): its reply comes right behind the final reply of
-//     the transfer, and is read with it, before the call returns. The
+//     an upload closed): its reply comes behind the final reply of the
+//     transfer, and is read with it after an upload, with the next
+//     command after a download (see below). The
 //     port it names is used by the next transfer of the session, if one
 //     comes soon (aheadFresh); else it is left unused, which costs the
 //     server a listening socket until the next EPSV or PASV.
 //
-// The control connection is in step whenever a call returns: what comes
-// next (Quit, Close, another command, a Pool giving the Conn to another
-// goroutine) finds no reply owed.
+// The control connection is in step whenever a call returns, but for one
+// reply that may still be owed: that of a passive command sent ahead at
+// the end of a download that succeeded (a server that sends its final
+// reply with the data answers it a round trip later, and the call does
+// not wait for it), or of a command deferred (OPTS UTF8 ON). It is the
+// next reply read, whatever comes next (control.go owed): the next
+// transfer takes its port; any other command, Quit, or a Pool's next
+// user reads it first; Close and a Pool's QUIT leave it.
 //
 // Servers differ in what they do with a command that arrives while a
 // transfer runs. A download has ended for the server when the client sees
@@ -243,6 +249,14 @@ func (c *Conn) passiveVerb() string {
 func (t *transfer) endAhead(a *aheadCmd, err error) error {
 	c := t.c
 	defer c.ctl.ahead.Store(nil)
+	if a.reply == nil && !t.upload && err == nil && !c.pipe.probing && c.ctl.noops.Load() == 0 {
+		// A download that succeeded: its passive reply may come a round
+		// trip after the final one (where the server sends that with the
+		// data), and the call does not wait for it. It is the next reply
+		// read, by the next transfer (dialReady) or command.
+		c.ctl.owed, c.ctl.owedAbout = func(r *Reply) { c.keepReady(a.verb, r) }, a.verb
+		return nil
+	}
 	if a.reply == nil {
 		read := c.ctl.readReply // a late 1xx or 226 (a second final reply) is of no interest
 		if t.refusedAside(err) {
@@ -351,6 +365,9 @@ func (c *Conn) dropReady() {
 // failure it returns nil and the caller asks again, as if nothing had
 // been sent ahead.
 func (c *Conn) dialReady(ctx context.Context) (net.Conn, bool) {
+	if c.ctl.settleOwed(ctx) != nil {
+		return nil, false // the connection is closed: asking again says so
+	}
 	a := c.takeReady()
 	if a == nil {
 		return nil, false

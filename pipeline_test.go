@@ -67,8 +67,9 @@ func TestPipelineDuringTransfer(t *testing.T) {
 				require.Equal(t, d, stored, "stored %d", i)
 				assert.Equal(t, d, retrAll(t, c, fmt.Sprintf("f%d", i)), "RETR %d", i)
 			}
+			require.NoError(t, c.NoOp(ctx), "in step") // reads the passive reply owed after the last download
 			down := verbs(srv)[before:]
-			require.NoError(t, c.NoOp(ctx), "in step")
+			down = down[:len(down)-1] // the NOOP
 
 			assert.NotContains(t, trace.String(), "no pipelining from now on")
 			if tt.pipelineUp {
@@ -368,16 +369,17 @@ func TestPipelineQuitAfterAhead(t *testing.T) {
 	c := dialTest(t, srv)
 	ctx := context.Background()
 	assert.Equal(t, "content", string(retrAll(t, c, "f")))
-	require.NotNil(t, c.pipe.ready, "a port sent ahead")
-	_, err := c.FileSize(ctx, "f")
+	_, err := c.FileSize(ctx, "f") // reads the passive reply owed after the download first
 	require.NoError(t, err)
+	require.NotNil(t, c.pipe.ready, "a port sent ahead")
 	c.pipe.ready.at = time.Now().Add(-aheadFresh - time.Second) // stale: asked again
 	before := passives(verbs(srv))
 	assert.Equal(t, "content", string(retrAll(t, c, "f")))
+	require.NoError(t, c.NoOp(ctx)) // reads the passive reply owed after the download first
 	assert.Equal(t, 2, passives(verbs(srv))-before, "asked again, and one sent ahead")
 	require.NoError(t, c.Quit(ctx))
-	assert.Equal(t, "QUIT", verbs(srv)[len(verbs(srv))-1])
-	assert.True(t, strings.HasPrefix(srv.Commands()[len(srv.Commands())-2], "EPSV"))
+	cmds := srv.Commands()
+	assert.Equal(t, []string{"EPSV", "NOOP", "QUIT"}, verbs(srv)[len(cmds)-3:])
 }
 
 // TestPipelineProbeNeedsAnUpload: a refused upload proves nothing about
@@ -551,4 +553,34 @@ func TestPipelinePortAtLogin(t *testing.T) {
 			assert.Equal(t, "a.txt", entries[0].Name)
 		})
 	}
+}
+
+// TestPipelineAheadNotAwaited: the passive command sent ahead at the end
+// of a download is not waited for (a server that sends its final reply
+// with the data answers it a round trip later): the call returns, and
+// the reply is read, and its port kept, with the next command. Here the
+// server answers EPSV only once that command has come.
+func TestPipelineAheadNotAwaited(t *testing.T) {
+	payload := []byte("data")
+	srv := newRawServer(t, func(s *rawConn) {
+		s.login()
+		accept := s.epsv()
+		s.cmd("RETR", "150 Opening\r\n")
+		data := accept()
+		data.Write(payload)
+		data.Close()
+		s.send("226 Done\r\n")
+		s.expect("EPSV")
+		reply, _ := listenData(s)
+		s.expect("NOOP")
+		s.send(reply + "200 NOOP ok\r\n")
+		s.serve()
+	})
+	c := dialRaw(t, srv, 5*time.Second)
+	got, err := download(context.Background(), c, "f")
+	require.NoError(t, err)
+	assert.Equal(t, payload, got)
+	require.NoError(t, c.NoOp(context.Background()))
+	require.NotNil(t, c.pipe.ready, "the port of the reply read with NOOP is kept")
+	assert.Equal(t, 229, c.pipe.ready.reply.Code)
 }
