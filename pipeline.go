@@ -278,10 +278,8 @@ func (t *transfer) endAhead(a *aheadCmd, err error) error {
 		t.rep.amend(a.reply)
 		a.reply = nil
 		return nil
-	case err == nil && (a.reply.Code == 229 || a.reply.Code == 227):
-		a.at = time.Now()
-		c.pipe.ready = a
-		c.ctl.portOpen.Store(true)
+	case err == nil:
+		c.keepReady(a.verb, a.reply)
 	}
 	return err
 }
@@ -344,9 +342,9 @@ func (c *Conn) takeReady() *aheadCmd {
 	return a
 }
 
-// keepReady keeps the reply r to a passive command verb sent ahead of the
-// session's first transfer (portAtLogin) for that transfer to use; a
-// refusal is forgotten, and the transfer asks as usual.
+// keepReady keeps the reply r to a passive command verb sent ahead (at a
+// transfer's end, or at login: portAtLogin) for the next transfer to use;
+// a refusal is forgotten, and the transfer asks as usual.
 func (c *Conn) keepReady(verb string, r *Reply) {
 	if r.Code != 229 && r.Code != 227 {
 		return

@@ -264,18 +264,7 @@ func TestMirrorUpBatchBreaks(t *testing.T) {
 	srv := newServer(t, ftptest.WithRawReplyTimes("RNTO", "421 Service not available, closing control connection.\r\n", 1))
 	local, tree := mirrorUpFiles(t, 5)
 	p := newTestPool(t, srv, 1)
-	var mu sync.Mutex
-	reported := map[string][]error{}
-	sum, err := Mirror(context.Background(), p, local, "/dst", MirrorOptions{
-		Direction: MirrorUp,
-		OnAction: func(a MirrorAction, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if a.Op == OpCopy {
-				reported[a.Path] = append(reported[a.Path], err)
-			}
-		},
-	})
+	sum, reported, err := mirrorUpReported(p, local)
 	require.NoError(t, err)
 	assert.Equal(t, 5, sum.Files)
 	checkRemoteTree(t, srv, "/dst", tree)
@@ -395,18 +384,7 @@ func TestMirrorUpBatchBreaksMidRenames(t *testing.T) {
 	}
 	local, tree := mirrorUpFiles(t, 5)
 	p := newTestPool(t, srv, 1, WithDialFunc(dial))
-	var mu sync.Mutex
-	reported := map[string][]error{}
-	sum, err := Mirror(context.Background(), p, local, "/dst", MirrorOptions{
-		Direction: MirrorUp,
-		OnAction: func(a MirrorAction, err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if a.Op == OpCopy {
-				reported[a.Path] = append(reported[a.Path], err)
-			}
-		},
-	})
+	sum, reported, err := mirrorUpReported(p, local)
 	require.NoError(t, err)
 	assert.Equal(t, 5, sum.Files)
 	checkRemoteTree(t, srv, "/dst", tree)
@@ -429,4 +407,22 @@ func TestBatchFiles(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, batchFiles(tt.left, tt.workers), "%d left, %d workers", tt.left, tt.workers)
 	}
+}
+
+// mirrorUpReported mirrors local up to /dst through p and returns, with
+// the summary and error, what OnAction reported for each file copied.
+func mirrorUpReported(p *Pool, local string) (MirrorSummary, map[string][]error, error) {
+	var mu sync.Mutex
+	reported := map[string][]error{}
+	sum, err := Mirror(context.Background(), p, local, "/dst", MirrorOptions{
+		Direction: MirrorUp,
+		OnAction: func(a MirrorAction, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if a.Op == OpCopy {
+				reported[a.Path] = append(reported[a.Path], err)
+			}
+		},
+	})
+	return sum, reported, err
 }
