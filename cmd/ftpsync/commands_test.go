@@ -239,7 +239,7 @@ func TestMirrorInterrupted(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		srv.WriteFile("/src/"+name, []byte(name))
 	}
-	srv.WriteFile("/src/z-big", random(t, 4<<20))
+	srv.WriteFile("/src/z-big", random(t, 64<<20)) // large enough that the cancellation comes while it downloads
 	var out, errOut strings.Builder
 	code := run(ctx, []string{"mirror", "--parallel", "1", at(srv, "src"), t.TempDir()}, &out, &errOut, func(string) string { return "" })
 	assert.Equal(t, exitInterrupted, code)
